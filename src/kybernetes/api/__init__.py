@@ -1,0 +1,1 @@
+"""API types: resource registry, schemas, codecs, defaulting, validation, selectors, patch. Pure: no I/O."""

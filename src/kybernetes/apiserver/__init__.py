@@ -1,0 +1,1 @@
+"""kube-apiserver: HTTP(S), discovery, REST verbs, watch cache, authn/authz/admission."""
