@@ -1,1 +1,4 @@
-"""API types: resource registry, schemas, codecs, defaulting, validation, selectors, patch. Pure: no I/O."""
+"""API types: resource registry, schemas, codecs, defaulting, validation, selectors, patch.
+
+Pure: no I/O.
+"""

@@ -98,7 +98,9 @@ def conflict(resource: str, name: str, detail: str, group: str = "") -> StatusEr
     )
 
 
-STALE_OBJECT = "the object has been modified; please apply your changes to the latest version and try again"
+STALE_OBJECT = (
+    "the object has been modified; please apply your changes to the latest version and try again"
+)
 
 
 def invalid(kind: str, name: str, causes: list[Cause], group: str = "") -> StatusError:
@@ -136,7 +138,12 @@ def not_acceptable(message: str) -> StatusError:
 
 
 def unsupported_media_type(content_type: str) -> StatusError:
-    return StatusError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got {content_type!r})")
+    return StatusError(
+        415, "UnsupportedMediaType",
+        "the body of the request was in an unknown format - accepted media types include: "
+        "application/json, application/yaml, application/vnd.kubernetes.protobuf"
+        f" (got {content_type!r})",
+    )
 
 
 def unauthorized() -> StatusError:

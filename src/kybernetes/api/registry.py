@@ -88,7 +88,9 @@ def _status(kind: str) -> Subresource:
 _SCALE = Subresource("scale", "Scale", ("get", "patch", "update"), "autoscaling", "v1")
 
 
-def _r(group: str, version: str, kind: str, plural: str, namespaced: bool = True, **kw) -> ResourceInfo:
+def _r(
+    group: str, version: str, kind: str, plural: str, namespaced: bool = True, **kw
+) -> ResourceInfo:
     return ResourceInfo(group, version, kind, plural, namespaced, **kw)
 
 

@@ -1,0 +1,1 @@
+"""Generated protobuf modules (see ../regen.py); do not edit."""
