@@ -106,13 +106,17 @@ STALE_OBJECT = (
 def invalid(kind: str, name: str, causes: list[Cause], group: str = "") -> StatusError:
     """422 Invalid, with upstream's message: `Kind.group "name" is invalid: [causes]`."""
     qualified = f"{kind}.{group}" if group else kind
-    parts = [f"{c.field}: {c.message}" if c.field else c.message for c in causes]
-    if len(parts) == 1:
-        summary = parts[0]
+    # Upstream aggregates causes: repeats dropped, brackets only for several,
+    # and a cause without a field still prints ": message".
+    parts = list(dict.fromkeys(f"{c.field}: {c.message}" for c in causes))
+    if not parts:
+        message = f'{qualified} "{name}" is invalid'
+    elif len(parts) == 1:
+        message = f'{qualified} "{name}" is invalid: {parts[0]}'
     else:
-        summary = "[" + ", ".join(parts) + "]"
+        message = f'{qualified} "{name}" is invalid: [' + ", ".join(parts) + "]"
     return StatusError(
-        422, "Invalid", f'{qualified} "{name}" is invalid: {summary}',
+        422, "Invalid", message,
         group=group, kind=kind, name=name, causes=causes,
     )
 
