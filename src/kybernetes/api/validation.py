@@ -28,9 +28,10 @@ from fractions import Fraction
 from typing import Any
 
 from kybernetes.api import names
-from kybernetes.api.errors import Cause
+from kybernetes.api.errors import Cause, StatusError
 from kybernetes.api.fieldcheck import quantity_error
 from kybernetes.api.registry import ResourceInfo
+from kybernetes.api.selectors import label_selector_from_dict
 
 Obj = dict[str, Any]
 Causes = list[Cause]
@@ -345,24 +346,15 @@ def _selector(out: Causes, sel: Obj, path: str) -> None:
 
 
 def selector_matches(sel: Obj, labels: Obj) -> bool:
-    """metav1.LabelSelectorAsSelector(sel).Matches(labels); an empty selector matches all."""
-    for k, v in _d(sel, "matchLabels").items():
-        if labels.get(k) != v:
-            return False
-    for e in _l(sel, "matchExpressions"):
-        if not isinstance(e, dict):
-            continue
-        key, op, values = e.get("key"), e.get("operator"), _l(e, "values")
-        has = key in labels
-        if op == "In" and not (has and labels[key] in values):
-            return False
-        if op == "NotIn" and has and labels[key] in values:
-            return False
-        if op == "Exists" and not has:
-            return False
-        if op == "DoesNotExist" and has:
-            return False
-    return True
+    """metav1.LabelSelectorAsSelector(sel).Matches(labels); an empty selector matches all.
+
+    A selector that cannot be compiled matches nothing: its own causes are reported
+    by `_selector`.
+    """
+    try:
+        return label_selector_from_dict(sel).matches(labels)
+    except StatusError:
+        return False
 
 
 # --- pods --------------------------------------------------------------------------------
