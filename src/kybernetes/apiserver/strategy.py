@@ -1,0 +1,214 @@
+"""Per-kind write rules the registry applies around defaulting and validation.
+
+Upstream's `rest.RESTCreateStrategy` / `RESTUpdateStrategy` for the built-in
+kinds, as pure functions over object dicts with the time and uid passed in:
+what a create resets (status), what an update keeps from the stored object
+(immutable metadata, status, or spec for status writes), when `generation`
+moves, and the Scale subresource view of scalable kinds.
+"""
+
+from __future__ import annotations
+
+import copy
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from kybernetes.api.registry import ResourceInfo
+from kybernetes.api.tables import selector_string
+
+Obj = dict[str, Any]
+
+# Kinds whose metadata.generation upstream maintains (strategies that set it).
+_NO_GENERATION = frozenset({
+    ("", "Pod"), ("", "Namespace"), ("", "Node"), ("", "Service"), ("", "PersistentVolume"),
+    ("", "PersistentVolumeClaim"), ("", "Endpoints"), ("", "ConfigMap"), ("", "Secret"),
+    ("", "ServiceAccount"), ("", "Event"), ("events.k8s.io", "Event"),
+    ("coordination.k8s.io", "Lease"), ("", "LimitRange"), ("", "ResourceQuota"),
+    ("", "PodTemplate"), ("discovery.k8s.io", "EndpointSlice"),
+})
+
+# Kinds whose create keeps the status the client sent (upstream: nodes, events...).
+_KEEP_STATUS_ON_CREATE = frozenset({("", "Node"), ("", "PersistentVolume"),
+                                    ("", "PersistentVolumeClaim"), ("", "Service")})
+
+# Metadata the client cannot change through an update.
+_SYSTEM_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
+                "generation", "selfLink")
+
+_NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
+
+
+def now_rfc3339(now: datetime | None = None) -> str:
+    return (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def generate_name(prefix: str) -> str:
+    """Upstream's SimpleNameGenerator: the prefix (cut to fit 63) + 5 random characters."""
+    prefix = prefix[: 63 - 5]
+    return prefix + "".join(secrets.choice(_NAME_CHARS) for _ in range(5))
+
+
+def has_generation(info: ResourceInfo) -> bool:
+    return (info.group, info.kind) not in _NO_GENERATION
+
+
+def has_status(info: ResourceInfo) -> bool:
+    return info.subresource("status") is not None
+
+
+def prepare_create(info: ResourceInfo, obj: Obj, *, uid: str, now: str) -> None:
+    """Fill system metadata and reset what a create may not set, in place."""
+    meta = obj.setdefault("metadata", {})
+    meta["uid"] = uid
+    meta["creationTimestamp"] = now
+    for k in ("deletionTimestamp", "deletionGracePeriodSeconds", "resourceVersion", "selfLink"):
+        meta.pop(k, None)
+    if not info.namespaced:
+        meta.pop("namespace", None)
+    if has_generation(info):
+        meta["generation"] = 1
+    else:
+        meta.pop("generation", None)
+    key = (info.group, info.kind)
+    if has_status(info) and key not in _KEEP_STATUS_ON_CREATE:
+        obj.pop("status", None)
+    if key == ("", "Pod"):
+        obj["status"] = {"phase": "Pending", "qosClass": qos_class(obj.get("spec") or {})}
+    elif key == ("", "Namespace"):
+        spec = obj.setdefault("spec", {})
+        if spec.get("finalizers") is None:
+            spec["finalizers"] = ["kubernetes"]
+        obj["status"] = {"phase": "Active"}
+    elif key == ("", "Secret") and not obj.get("type"):
+        obj["type"] = "Opaque"
+
+
+def prepare_update(info: ResourceInfo, obj: Obj, old: Obj) -> None:
+    """Carry over what the client may not change; bump generation on spec change."""
+    meta = obj.setdefault("metadata", {})
+    old_meta = old.get("metadata") or {}
+    for k in _SYSTEM_META:
+        if k in old_meta:
+            meta[k] = old_meta[k]
+        else:
+            meta.pop(k, None)
+    if not info.namespaced:
+        meta.pop("namespace", None)
+    key = (info.group, info.kind)
+    if has_status(info) and key != ("", "Node"):
+        # The main resource cannot write status (it has its own subresource).
+        if "status" in old:
+            obj["status"] = copy.deepcopy(old["status"])
+        else:
+            obj.pop("status", None)
+    if key == ("", "Namespace"):
+        # Finalizers of a namespace change only through /finalize.
+        old_fin = (old.get("spec") or {}).get("finalizers")
+        spec = obj.setdefault("spec", {})
+        if old_fin is None:
+            spec.pop("finalizers", None)
+        else:
+            spec["finalizers"] = copy.deepcopy(old_fin)
+    if has_generation(info) and _spec_changed(obj, old):
+        meta["generation"] = int(old_meta.get("generation") or 0) + 1
+
+
+def prepare_status_update(info: ResourceInfo, obj: Obj, old: Obj) -> Obj:
+    """The object a status write stores: `old` with `obj`'s status."""
+    out = copy.deepcopy(old)
+    if "status" in obj:
+        out["status"] = obj["status"]
+    else:
+        out.pop("status", None)
+    new_meta = obj.get("metadata") or {}
+    if "resourceVersion" in new_meta:
+        out["metadata"]["resourceVersion"] = new_meta["resourceVersion"]
+    if (info.group, info.kind) == ("", "Namespace"):
+        # Namespace phase is the controller's; keep it when the client omits it.
+        pass
+    return out
+
+
+def prepare_finalize(obj: Obj, old: Obj) -> Obj:
+    """namespaces/NAME/finalize: only spec.finalizers comes from the request."""
+    out = copy.deepcopy(old)
+    fin = (obj.get("spec") or {}).get("finalizers")
+    out.setdefault("spec", {})["finalizers"] = fin or []
+    rv = (obj.get("metadata") or {}).get("resourceVersion")
+    if rv:
+        out["metadata"]["resourceVersion"] = rv
+    return out
+
+
+def _spec_changed(obj: Obj, old: Obj) -> bool:
+    ignore = ("metadata", "status", "apiVersion", "kind")
+    a = {k: v for k, v in obj.items() if k not in ignore}
+    b = {k: v for k, v in old.items() if k not in ignore}
+    return a != b
+
+
+def qos_class(spec: Obj) -> str:
+    """Guaranteed / Burstable / BestEffort from the containers' requests and limits."""
+    containers = list(spec.get("containers") or []) + list(spec.get("initContainers") or [])
+    requests_seen = limits_seen = False
+    guaranteed = True
+    for c in containers:
+        res = c.get("resources") or {}
+        req, lim = res.get("requests") or {}, res.get("limits") or {}
+        req = {k: v for k, v in req.items() if k in ("cpu", "memory")}
+        lim = {k: v for k, v in lim.items() if k in ("cpu", "memory")}
+        if req:
+            requests_seen = True
+        if lim:
+            limits_seen = True
+        if set(lim) != {"cpu", "memory"}:
+            guaranteed = False
+        for k, v in req.items():
+            if str(lim.get(k)) != str(v):
+                guaranteed = False
+    if not requests_seen and not limits_seen:
+        return "BestEffort"
+    return "Guaranteed" if guaranteed and limits_seen else "Burstable"
+
+
+# --- deletion -------------------------------------------------------------------------
+
+
+def pod_deletes_gracefully(pod: Obj) -> bool:
+    """Upstream's CheckGracefulDelete: a pod on a node that has not finished waits for
+    its kubelet; an unscheduled or terminated pod goes at once."""
+    if not (pod.get("spec") or {}).get("nodeName"):
+        return False
+    return (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+
+
+def pod_grace_period(pod: Obj, requested: int | None) -> int:
+    if requested is not None:
+        return max(requested, 0)
+    value = (pod.get("spec") or {}).get("terminationGracePeriodSeconds")
+    return int(value) if isinstance(value, int) else 30
+
+
+# --- scale ----------------------------------------------------------------------------
+
+
+def scale_of(info: ResourceInfo, obj: Obj) -> Obj:
+    """The autoscaling/v1 Scale view of a scalable object."""
+    meta = obj.get("metadata") or {}
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    selector = spec.get("selector")
+    if info.kind == "ReplicationController":
+        sel = ",".join(f"{k}={v}" for k, v in sorted((selector or {}).items()))
+    else:
+        sel = selector_string(selector) or ""
+    scale_meta = {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
+                                       "creationTimestamp") if k in meta}
+    out: Obj = {
+        "kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": scale_meta,
+        "spec": {"replicas": int(spec.get("replicas") or 0)},
+        "status": {"replicas": int(status.get("replicas") or 0)},
+    }
+    if sel:
+        out["status"]["selector"] = sel
+    return out
