@@ -44,7 +44,7 @@ class ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self.kubeconfig.exists():
             self.kubeconfig.unlink()
-        log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
+        log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "kybernetes.cli.main", "server", "--data-dir",
              str(self.data_dir), "--secure-port", str(self.port), *self.extra_args],
@@ -109,5 +109,12 @@ class ServerProcess:
 
 
 def kubectl_binary(minor: int) -> str | None:
-    """The path of `kubectl.1.<minor>` if installed beside the dispatcher."""
-    return shutil.which(f"kubectl.1.{minor}")
+    """The path of `kubectl.1.<minor>` if installed (on PATH or beside the dispatcher)."""
+    found = shutil.which(f"kubectl.1.{minor}")
+    if found:
+        return found
+    dispatcher = shutil.which(KUBECTL)
+    if dispatcher is None:
+        return None
+    candidate = Path(os.path.realpath(dispatcher)).parent / f"kubectl.1.{minor}"
+    return str(candidate) if os.access(candidate, os.X_OK) else None
