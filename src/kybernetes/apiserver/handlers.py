@@ -27,6 +27,7 @@ from kybernetes.apiserver.authn import UserInfo
 from kybernetes.apiserver.paths import RequestInfo
 from kybernetes.apiserver.rest import RestStorage, WriteOptions, parse_rv
 from kybernetes.apiserver.reviews import Reviews
+from kybernetes.apiserver.serviceaccounts import TokenIssuer
 from kybernetes.apiserver.watchcache import (
     BOOKMARK,
     ERROR,
@@ -79,6 +80,8 @@ class ResourceHandlers:
         self.registry = registry
         self.rest = rest
         self.reviews = reviews
+        # Set by the server once the PKI is loaded (serviceaccounts/NAME/token).
+        self.token_issuer: TokenIssuer | None = None
 
     def resolve(self, ri: RequestInfo) -> ResourceInfo:
         info = self.registry.get(ri.group, ri.version, ri.resource)
@@ -373,9 +376,24 @@ class ResourceHandlers:
             return await self.update(request, ri, info, user, "finalize")
         if sub == "scale":
             return await self._scale(request, ri, info, user)
+        if sub == "token" and verb == "create":
+            return await self._token(request, ri, info)
         if sub == "binding" and verb == "create":
             return await self.reviews.bind(request, ri, user, self)
         raise not_found_path()
+
+    async def _token(self, request: web.Request, ri: RequestInfo, info: ResourceInfo
+                     ) -> web.StreamResponse:
+        if self.token_issuer is None:
+            raise not_found_path()
+        body = await self._body(request)
+        req = codec.decode_body(body, request.content_type) if body.strip() else {}
+        if req.get("kind") not in (None, "", "TokenRequest"):
+            raise bad_request(f'{req.get("kind")} in version "v1" cannot be handled as a '
+                              "TokenRequest")
+        req["apiVersion"], req["kind"] = "authentication.k8s.io/v1", "TokenRequest"
+        sa = await self.rest.get(info, ri.namespace, ri.name)
+        return json_response(self.token_issuer.issue(req, namespace=ri.namespace, sa=sa), 201)
 
     async def _scale(self, request: web.Request, ri: RequestInfo, info: ResourceInfo,
                      user: UserInfo) -> web.StreamResponse:

@@ -48,6 +48,7 @@ from kybernetes.apiserver.authz import (
 from kybernetes.apiserver.handlers import ResourceHandlers, json_response, not_found_path
 from kybernetes.apiserver.rest import RestStorage
 from kybernetes.apiserver.reviews import Reviews
+from kybernetes.apiserver.serviceaccounts import ServiceAccountTokenVerifier, TokenIssuer
 from kybernetes.apiserver.watchcache import WatchCache
 from kybernetes.storage.interface import Store
 
@@ -258,6 +259,10 @@ class ApiServer:
         if cfg.token_auth_file is not None:
             self.tokens = TokenAuthenticator.from_csv(cfg.token_auth_file)
             self.reviews.token_reviewer = self.tokens.verify
+        sa_key = self.pki.sa_key_path.read_bytes()
+        sa_pub = self.pki.sa_pub_path.read_bytes()
+        self.handlers.token_issuer = TokenIssuer(sa_key, sa_pub)
+        self.tokens.verifiers.append(ServiceAccountTokenVerifier(sa_pub, self._sa_uid))
         authenticators.append(self.tokens)
         self.authn = AuthenticatorChain(authenticators)
         await self.store.start()
@@ -280,6 +285,12 @@ class ApiServer:
         certs.write_kubeconfig(cfg.data_dir / "kubeconfig",
                                server=f"https://127.0.0.1:{self.port}", pki=self.pki)
         log.info("apiserver ready on https://%s:%d", cfg.bind_address, self.port)
+
+    async def _sa_uid(self, namespace: str, name: str) -> str | None:
+        kv = await self.store.get(f"/registry/serviceaccounts/{namespace}/{name}")
+        if kv is None:
+            return None
+        return str(orjson.loads(kv.value).get("metadata", {}).get("uid") or "")
 
     async def _bootstrap(self) -> None:
         from kybernetes.apiserver.authn import UserInfo as _U
