@@ -23,15 +23,20 @@ from google.protobuf.message import DecodeError, Message
 from kybernetes.api.protobuf import _convert
 from kybernetes.api.protobuf._convert import ConversionError, format_duration, parse_duration
 from kybernetes.api.protobuf.gen import (  # noqa: F401  (registers the descriptors)
+    admissionregistration_v1_pb2,
+    apiextensions_v1_pb2,
     apps_v1_pb2,
     authentication_v1_pb2,
     authorization_v1_pb2,
     autoscaling_v1_pb2,
+    autoscaling_v2_pb2,
     batch_v1_pb2,
+    certificates_v1_pb2,
     coordination_v1_pb2,
     core_v1_pb2,
     discovery_v1_pb2,
     events_v1_pb2,
+    flowcontrol_v1_pb2,
     intstr_pb2,
     meta_v1_pb2,
     networking_v1_pb2,
@@ -59,9 +64,11 @@ MAGIC = b"k8s\x00"
 CONTENT_TYPE = "application/vnd.kubernetes.protobuf"
 META_PACKAGE = "k8s.io.apimachinery.pkg.apis.meta.v1"
 
-# API groups whose proto package is not the group's first DNS label.
+# API groups whose proto package is not ``k8s.io.api.<first DNS label of the group>``:
+# group -> package prefix (the version is appended).
 _GROUP_PACKAGES: dict[str, str] = {
-    "internal.apiserver.k8s.io": "apiserverinternal",
+    "internal.apiserver.k8s.io": "k8s.io.api.apiserverinternal",
+    "apiextensions.k8s.io": "k8s.io.apiextensions_apiserver.pkg.apis.apiextensions",
 }
 
 
@@ -73,7 +80,9 @@ def _package_for(api_version: str) -> str:
     group, _, version = api_version.rpartition("/")
     if group == "meta.k8s.io":
         return META_PACKAGE
-    short = "core" if not group else _GROUP_PACKAGES.get(group, group.split(".")[0])
+    if group in _GROUP_PACKAGES:
+        return f"{_GROUP_PACKAGES[group]}.{version}"
+    short = group.split(".")[0] if group else "core"
     return f"k8s.io.api.{short}.{version}"
 
 

@@ -6,7 +6,9 @@ The JSON form is what the real API would carry for the same object:
   except for a few that go-to-protobuf named after the Go field (:data:`JSON_NAMES`);
 * Go-embedded structs (``localObjectReference``, ``volumeSource``, ...) are inlined;
 * well-known wrapper messages (Time, MicroTime, Duration, Quantity, IntOrString,
-  RawExtension, FieldsV1, Verbs, ExtraValue) become their JSON scalar/array form;
+  RawExtension, FieldsV1, Verbs, ExtraValue) become their JSON scalar/array form, and
+  so do apiextensions' JSON-schema unions (JSON, JSONSchemaPropsOrBool/OrArray/
+  OrStringArray), whose Go types marshal as "bool or schema", "schema or list", ...;
 * a scalar that is zero ("", 0, false) is dropped, as Go's ``omitempty`` does for the
   non-pointer fields that the Go encoder always writes, unless the field is a Go
   pointer or a field without ``omitempty`` (:data:`KEEP_ZERO`);
@@ -36,27 +38,58 @@ QUANTITY = "k8s.io.apimachinery.pkg.api.resource.Quantity"
 QUANTITY_VALUE = "k8s.io.apimachinery.pkg.api.resource.QuantityValue"
 INTORSTRING = "k8s.io.apimachinery.pkg.util.intstr.IntOrString"
 RAWEXTENSION = "k8s.io.apimachinery.pkg.runtime.RawExtension"
+APIEXT = "k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1"
+JSON_VALUE = f"{APIEXT}.JSON"
+SCHEMA_OR_BOOL = f"{APIEXT}.JSONSchemaPropsOrBool"
+SCHEMA_OR_ARRAY = f"{APIEXT}.JSONSchemaPropsOrArray"
+SCHEMA_OR_STRINGS = f"{APIEXT}.JSONSchemaPropsOrStringArray"
+SCHEMA_UNIONS = {SCHEMA_OR_BOOL, SCHEMA_OR_ARRAY, SCHEMA_OR_STRINGS}
 LIST_LIKE = {
     VERBS,
     "k8s.io.api.authentication.v1.ExtraValue",
     "k8s.io.api.authorization.v1.ExtraValue",
+    "k8s.io.api.certificates.v1.ExtraValue",
 }
-SPECIAL = {
-    TIME,
-    TIMESTAMP,
-    MICROTIME,
-    DURATION,
-    FIELDSV1,
-    QUANTITY,
-    QUANTITY_VALUE,
-    INTORSTRING,
-    RAWEXTENSION,
-} | LIST_LIKE
+SPECIAL = (
+    {
+        TIME,
+        TIMESTAMP,
+        MICROTIME,
+        DURATION,
+        FIELDSV1,
+        QUANTITY,
+        QUANTITY_VALUE,
+        INTORSTRING,
+        RAWEXTENSION,
+        JSON_VALUE,
+    }
+    | LIST_LIKE
+    | SCHEMA_UNIONS
+)
 
 # Proto field names that differ from the JSON name: (message full name, proto name) -> json.
+_ADM = "k8s.io.api.admissionregistration.v1"
 JSON_NAMES: dict[tuple[str, str], str] = {
-    ("k8s.io.api.authentication.v1.BoundObjectReference", "aPIVersion"): "apiVersion",
     ("k8s.io.api.authentication.v1.BoundObjectReference", "uID"): "uid",
+    ("k8s.io.api.networking.v1.IngressClassParametersReference", "aPIGroup"): "apiGroup",
+    (f"{_ADM}.MutatingWebhookConfiguration", "Webhooks"): "webhooks",
+    (f"{_ADM}.ValidatingWebhookConfiguration", "Webhooks"): "webhooks",
+    (f"{_ADM}.Validation", "Expression"): "expression",
+    (f"{_ADM}.Variable", "Name"): "name",
+    (f"{_ADM}.Variable", "Expression"): "expression",
+    (f"{APIEXT}.JSONSchemaProps", "ref"): "$ref",
+    (f"{APIEXT}.JSONSchemaProps", "schema"): "$schema",
+    (f"{APIEXT}.JSONSchemaProps", "xKubernetesPreserveUnknownFields"): (
+        "x-kubernetes-preserve-unknown-fields"
+    ),
+    (f"{APIEXT}.JSONSchemaProps", "xKubernetesEmbeddedResource"): (
+        "x-kubernetes-embedded-resource"
+    ),
+    (f"{APIEXT}.JSONSchemaProps", "xKubernetesIntOrString"): "x-kubernetes-int-or-string",
+    (f"{APIEXT}.JSONSchemaProps", "xKubernetesListMapKeys"): "x-kubernetes-list-map-keys",
+    (f"{APIEXT}.JSONSchemaProps", "xKubernetesListType"): "x-kubernetes-list-type",
+    (f"{APIEXT}.JSONSchemaProps", "xKubernetesMapType"): "x-kubernetes-map-type",
+    (f"{APIEXT}.JSONSchemaProps", "xKubernetesValidations"): "x-kubernetes-validations",
 }
 
 # Go-embedded (``json:",inline"``) struct fields: (message full name, proto field name).
@@ -73,6 +106,8 @@ INLINE: set[tuple[str, str]] = {
     (f"{CORE}.Volume", "volumeSource"),
     (f"{CORE}.PersistentVolumeSpec", "persistentVolumeSource"),
     ("k8s.io.api.networking.v1.IngressRule", "ingressRuleValue"),
+    (f"{_ADM}.RuleWithOperations", "rule"),
+    (f"{_ADM}.NamedRuleWithOperations", "ruleWithOperations"),
 }
 
 _A = "k8s.io.api."
@@ -325,6 +360,126 @@ _KEEP_ZERO_SHORT: dict[str, set[str]] = {
         "allowVolumeExpansion",
         "volumeBindingMode",
     },
+    "storage.v1.CSIDriverSpec": {
+        "attachRequired",
+        "podInfoOnMount",
+        "storageCapacity",
+        "fsGroupPolicy",
+        "requiresRepublish",
+        "seLinuxMount",
+        "nodeAllocatableUpdatePeriodSeconds",
+        "serviceAccountTokenInSecrets",
+        "preventPodSchedulingIfMissing",
+    },
+    "storage.v1.CSINodeDriver": {"name", "nodeID"},
+    "storage.v1.VolumeNodeResources": {"count"},
+    "storage.v1.CSIStorageCapacity": {"storageClassName"},
+    "storage.v1.TokenRequest": {"audience", "expirationSeconds"},
+    "storage.v1.VolumeAttachmentSpec": {"attacher", "nodeName"},
+    "storage.v1.VolumeAttachmentSource": {"persistentVolumeName"},
+    "storage.v1.VolumeAttachmentStatus": {"attached"},
+    "storage.v1.VolumeError": {"errorCode"},
+    "storage.v1.VolumeAttributesClass": {"driverName"},
+    "autoscaling.v2.CrossVersionObjectReference": {"kind", "name"},
+    "autoscaling.v2.HorizontalPodAutoscalerSpec": {"minReplicas", "maxReplicas"},
+    "autoscaling.v2.HorizontalPodAutoscalerStatus": {"observedGeneration", "desiredReplicas"},
+    "autoscaling.v2.HorizontalPodAutoscalerCondition": {"type", "status"},
+    "autoscaling.v2.HPAScalingRules": {"stabilizationWindowSeconds", "selectPolicy"},
+    "autoscaling.v2.HPAScalingPolicy": {"type", "value", "periodSeconds"},
+    "autoscaling.v2.MetricSpec": {"type"},
+    "autoscaling.v2.MetricStatus": {"type"},
+    "autoscaling.v2.MetricTarget": {"type", "averageUtilization"},
+    "autoscaling.v2.MetricValueStatus": {"averageUtilization"},
+    "autoscaling.v2.MetricIdentifier": {"name"},
+    "autoscaling.v2.ResourceMetricSource": {"name"},
+    "autoscaling.v2.ResourceMetricStatus": {"name"},
+    "autoscaling.v2.ContainerResourceMetricSource": {"name", "container"},
+    "autoscaling.v2.ContainerResourceMetricStatus": {"name", "container"},
+    "certificates.v1.CertificateSigningRequestSpec": {
+        "request",
+        "signerName",
+        "expirationSeconds",
+    },
+    "certificates.v1.CertificateSigningRequestCondition": {"type", "status"},
+    "admissionregistration.v1.MutatingWebhook": {
+        "name",
+        "failurePolicy",
+        "matchPolicy",
+        "sideEffects",
+        "timeoutSeconds",
+        "reinvocationPolicy",
+    },
+    "admissionregistration.v1.ValidatingWebhook": {
+        "name",
+        "failurePolicy",
+        "matchPolicy",
+        "sideEffects",
+        "timeoutSeconds",
+    },
+    "admissionregistration.v1.WebhookClientConfig": {"url"},
+    "admissionregistration.v1.ServiceReference": {"namespace", "name", "path", "port"},
+    "admissionregistration.v1.Rule": {"scope"},
+    "admissionregistration.v1.MatchCondition": {"name", "expression"},
+    "admissionregistration.v1.MatchResources": {"matchPolicy"},
+    "admissionregistration.v1.ParamRef": {"parameterNotFoundAction"},
+    "admissionregistration.v1.ValidatingAdmissionPolicySpec": {"failurePolicy"},
+    "admissionregistration.v1.Validation": {"expression", "reason"},
+    "admissionregistration.v1.Variable": {"name", "expression"},
+    "admissionregistration.v1.AuditAnnotation": {"key", "valueExpression"},
+    "admissionregistration.v1.ExpressionWarning": {"fieldRef", "warning"},
+    "flowcontrol.v1.PriorityLevelConfigurationReference": {"name"},
+    "flowcontrol.v1.FlowDistinguisherMethod": {"type"},
+    "flowcontrol.v1.Subject": {"kind"},
+    "flowcontrol.v1.UserSubject": {"name"},
+    "flowcontrol.v1.GroupSubject": {"name"},
+    "flowcontrol.v1.ServiceAccountSubject": {"namespace", "name"},
+    "flowcontrol.v1.PriorityLevelConfigurationSpec": {"type"},
+    "flowcontrol.v1.LimitResponse": {"type"},
+    "flowcontrol.v1.LimitedPriorityLevelConfiguration": {
+        "nominalConcurrencyShares",
+        "lendablePercent",
+        "borrowingLimitPercent",
+    },
+    "flowcontrol.v1.ExemptPriorityLevelConfiguration": {
+        "nominalConcurrencyShares",
+        "lendablePercent",
+    },
+    "flowcontrol.v1.QueuingConfiguration": {"queues", "handSize", "queueLengthLimit"},
+    f"{APIEXT}.CustomResourceDefinitionSpec": {"group", "scope"},
+    f"{APIEXT}.CustomResourceDefinitionNames": {"plural", "kind"},
+    f"{APIEXT}.CustomResourceDefinitionVersion": {
+        "name",
+        "served",
+        "storage",
+        "deprecationWarning",
+    },
+    f"{APIEXT}.CustomResourceDefinitionCondition": {"type", "status"},
+    f"{APIEXT}.CustomResourceColumnDefinition": {"name", "type", "jsonPath"},
+    f"{APIEXT}.CustomResourceConversion": {"strategy"},
+    f"{APIEXT}.CustomResourceSubresourceScale": {
+        "specReplicasPath",
+        "statusReplicasPath",
+        "labelSelectorPath",
+    },
+    f"{APIEXT}.WebhookClientConfig": {"url"},
+    f"{APIEXT}.ServiceReference": {"namespace", "name", "path", "port"},
+    f"{APIEXT}.SelectableField": {"jsonPath"},
+    f"{APIEXT}.ValidationRule": {"rule", "reason", "optionalOldSelf"},
+    f"{APIEXT}.JSONSchemaProps": {
+        "$ref",
+        "maximum",
+        "minimum",
+        "maxLength",
+        "minLength",
+        "maxItems",
+        "minItems",
+        "multipleOf",
+        "maxProperties",
+        "minProperties",
+        "x-kubernetes-preserve-unknown-fields",
+        "x-kubernetes-list-type",
+        "x-kubernetes-map-type",
+    },
 }
 KEEP_ZERO: dict[str, set[str]] = {
     (k if k.startswith("k8s.io.") else _A + k): v for k, v in _KEEP_ZERO_SHORT.items()
@@ -483,6 +638,20 @@ def special_to_json(msg: Message, decode_nested: Any) -> Any:
         return _parse_raw_json(getattr(msg, "Raw"), decode_nested)  # noqa: B009
     if name in LIST_LIKE:
         return list(msg.items)
+    if name == JSON_VALUE:
+        return _parse_raw_json(msg.raw, decode_nested)
+    if name == SCHEMA_OR_BOOL:
+        if msg.HasField("schema"):
+            return message_to_json(msg.schema, decode_nested)
+        return msg.allows
+    if name == SCHEMA_OR_ARRAY:
+        if msg.jSONSchemas:
+            return [message_to_json(item, decode_nested) for item in msg.jSONSchemas]
+        return message_to_json(msg.schema, decode_nested) if msg.HasField("schema") else None
+    if name == SCHEMA_OR_STRINGS:
+        if msg.property:
+            return list(msg.property)
+        return message_to_json(msg.schema, decode_nested) if msg.HasField("schema") else None
     raise ConversionError(f"no special conversion for {name}")
 
 
@@ -543,7 +712,14 @@ def _key_map(desc: Descriptor) -> dict[str, tuple[FieldDescriptor, ...]]:
 _KEY_CACHE: dict[str, dict[str, tuple[FieldDescriptor, ...]]] = {}
 
 
-def special_from_json(msg: Message, value: Any, encode_nested: Any) -> None:
+def _schema_from_json(schema: Message, value: Any, encode_nested: Any, strict: bool) -> None:
+    if not isinstance(value, dict):
+        raise ConversionError(f"JSON schema must be an object, got {value!r}")
+    schema.SetInParent()
+    json_to_message(value, schema, encode_nested, strict)
+
+
+def special_from_json(msg: Message, value: Any, encode_nested: Any, strict: bool = True) -> None:
     name = msg.DESCRIPTOR.full_name
     if name in (TIME, TIMESTAMP, MICROTIME):
         msg.SetInParent()
@@ -576,6 +752,30 @@ def special_from_json(msg: Message, value: Any, encode_nested: Any) -> None:
     elif name in LIST_LIKE:
         msg.SetInParent()
         msg.items.extend(str(v) for v in value or ())
+    elif name == JSON_VALUE:
+        msg.SetInParent()
+        if value is not None:
+            msg.raw = orjson.dumps(value)
+    elif name == SCHEMA_OR_BOOL:
+        msg.SetInParent()
+        if isinstance(value, bool):
+            msg.allows = value
+        else:
+            msg.allows = True
+            _schema_from_json(msg.schema, value, encode_nested, strict)
+    elif name == SCHEMA_OR_ARRAY:
+        msg.SetInParent()
+        if isinstance(value, list):
+            for item in value:
+                _schema_from_json(msg.jSONSchemas.add(), item, encode_nested, strict)
+        else:
+            _schema_from_json(msg.schema, value, encode_nested, strict)
+    elif name == SCHEMA_OR_STRINGS:
+        msg.SetInParent()
+        if isinstance(value, list):
+            msg.property.extend(str(v) for v in value)
+        else:
+            _schema_from_json(msg.schema, value, encode_nested, strict)
     else:  # pragma: no cover - SPECIAL and this function are kept in sync
         raise ConversionError(f"no special conversion for {name}")
 
@@ -600,7 +800,7 @@ def _scalar_from_json(field: FieldDescriptor, value: Any) -> Any:
 
 def _fill_message(msg: Message, value: Any, encode_nested: Any, strict: bool) -> None:
     if msg.DESCRIPTOR.full_name in SPECIAL:
-        special_from_json(msg, value, encode_nested)
+        special_from_json(msg, value, encode_nested, strict)
         return
     if not isinstance(value, dict):
         raise ConversionError(f"{msg.DESCRIPTOR.full_name} wants an object, got {value!r}")

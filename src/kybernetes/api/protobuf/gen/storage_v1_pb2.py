@@ -23,10 +23,11 @@ _sym_db = _symbol_database.Default()
 
 
 from . import core_v1_pb2 as core__v1__pb2
+from . import resource_pb2 as resource__pb2
 from . import meta_v1_pb2 as meta__v1__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x10storage_v1.proto\x12\x15k8s.io.api.storage.v1\x1a\rcore_v1.proto\x1a\rmeta_v1.proto\"\x8e\x03\n\x0cStorageClass\x12\x42\n\x08metadata\x18\x01 \x01(\x0b\x32\x30.k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta\x12\x13\n\x0bprovisioner\x18\x02 \x01(\t\x12G\n\nparameters\x18\x03 \x03(\x0b\x32\x33.k8s.io.api.storage.v1.StorageClass.ParametersEntry\x12\x15\n\rreclaimPolicy\x18\x04 \x01(\t\x12\x14\n\x0cmountOptions\x18\x05 \x03(\t\x12\x1c\n\x14\x61llowVolumeExpansion\x18\x06 \x01(\x08\x12\x19\n\x11volumeBindingMode\x18\x07 \x01(\t\x12\x43\n\x11\x61llowedTopologies\x18\x08 \x03(\x0b\x32(.k8s.io.api.core.v1.TopologySelectorTerm\x1a\x31\n\x0fParametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x88\x01\n\x10StorageClassList\x12@\n\x08metadata\x18\x01 \x01(\x0b\x32..k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta\x12\x32\n\x05items\x18\x02 \x03(\x0b\x32#.k8s.io.api.storage.v1.StorageClass')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x10storage_v1.proto\x12\x15k8s.io.api.storage.v1\x1a\rcore_v1.proto\x1a\x0eresource.proto\x1a\rmeta_v1.proto\"\x83\x01\n\tCSIDriver\x12\x42\n\x08metadata\x18\x01 \x01(\x0b\x32\x30.k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta\x12\x32\n\x04spec\x18\x02 \x01(\x0b\x32$.k8s.io.api.storage.v1.CSIDriverSpec\"\x82\x01\n\rCSIDriverList\x12@\n\x08metadata\x18\x01 \x01(\x0b\x32..k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta\x12/\n\x05items\x18\x02 \x03(\x0b\x32 .k8s.io.api.storage.v1.CSIDriver\"\xf3\x02\n\rCSIDriverSpec\x12\x16\n\x0e\x61ttachRequired\x18\x01 \x01(\x08\x12\x16\n\x0epodInfoOnMount\x18\x02 \x01(\x08\x12\x1c\n\x14volumeLifecycleModes\x18\x03 \x03(\t\x12\x17\n\x0fstorageCapacity\x18\x04 \x01(\x08\x12\x15\n\rfsGroupPolicy\x18\x05 \x01(\t\x12:\n\rtokenRequests\x18\x06 \x03(\x0b\x32#.k8s.io.api.storage.v1.TokenRequest\x12\x19\n\x11requiresRepublish\x18\x07 \x01(\x08\x12\x14\n\x0cseLinuxMount\x18\x08 \x01(\x08\x12*\n\"nodeAllocatableUpdatePeriodSeconds\x18\t \x01(\x03\x12$\n\x1cserviceAccountTokenInSecrets\x18\n \x01(\x08\x12%\n\x1dpreventPodSchedulingIfMissing\x18\x0b \x01(\x08\"\xb5\x01\n\x07\x43SINode\x12\x42\n\x08metadata\x18\x01 \x01(\x0b\x32\x30.k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta\x12\x30\n\x04spec\x18\x02 \x01(\x0b\x32\".k8s.io.api.storage.v1.CSINodeSpec\x12\x34\n\x06status\x18\x03 \x01(\x0b\x32$.k8s.io.api.storage.v1.CSINodeStatus\"\x84\x01\n\rCSINodeDriver\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06nodeID\x18\x02 \x01(\t\x12\x14\n\x0ctopologyKeys\x18\x03 \x03(\t\x12?\n\x0b\x61llocatable\x18\x04 \x01(\x0b\x32*.k8s.io.api.storage.v1.VolumeNodeResources\"~\n\x0b\x43SINodeList\x12@\n\x08metadata\x18\x01 \x01(\x0b\x32..k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta\x12-\n\x05items\x18\x02 \x03(\x0b\x32\x1e.k8s.io.api.storage.v1.CSINode\"D\n\x0b\x43SINodeSpec\x12\x35\n\x07\x64rivers\x18\x01 \x03(\x0b\x32$.k8s.io.api.storage.v1.CSINodeDriver\"L\n\rCSINodeStatus\x12;\n\rstorageHealth\x18\x01 \x03(\x0b\x32$.k8s.io.api.storage.v1.StorageHealth\"\xca\x02\n\x12\x43SIStorageCapacity\x12\x42\n\x08metadata\x18\x01 \x01(\x0b\x32\x30.k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta\x12I\n\x0cnodeTopology\x18\x02 \x01(\x0b\x32\x33.k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector\x12\x18\n\x10storageClassName\x18\x03 \x01(\t\x12@\n\x08\x63\x61pacity\x18\x04 \x01(\x0b\x32..k8s.io.apimachinery.pkg.api.resource.Quantity\x12I\n\x11maximumVolumeSize\x18\x05 \x01(\x0b\x32..k8s.io.apimachinery.pkg.api.resource.Quantity\"\x94\x01\n\x16\x43SIStorageCapacityList\x12@\n\x08metadata\x18\x01 \x01(\x0b\x32..k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta\x12\x38\n\x05items\x18\x02 \x03(\x0b\x32).k8s.io.api.storage.v1.CSIStorageCapacity\"\x8e\x03\n\x0cStorageClass\x12\x42\n\x08metadata\x18\x01 \x01(\x0b\x32\x30.k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta\x12\x13\n\x0bprovisioner\x18\x02 \x01(\t\x12G\n\nparameters\x18\x03 \x03(\x0b\x32\x33.k8s.io.api.storage.v1.StorageClass.ParametersEntry\x12\x15\n\rreclaimPolicy\x18\x04 \x01(\t\x12\x14\n\x0cmountOptions\x18\x05 \x03(\t\x12\x1c\n\x14\x61llowVolumeExpansion\x18\x06 \x01(\x08\x12\x19\n\x11volumeBindingMode\x18\x07 \x01(\t\x12\x43\n\x11\x61llowedTopologies\x18\x08 \x03(\x0b\x32(.k8s.io.api.core.v1.TopologySelectorTerm\x1a\x31\n\x0fParametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x88\x01\n\x10StorageClassList\x12@\n\x08metadata\x18\x01 \x01(\x0b\x32..k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta\x12\x32\n\x05items\x18\x02 \x03(\x0b\x32#.k8s.io.api.storage.v1.StorageClass\"f\n\rStorageHealth\x12\x0c\n\x04name\x18\x01 \x01(\t\x12G\n\x10healthConditions\x18\x02 \x03(\x0b\x32-.k8s.io.api.storage.v1.StorageHealthCondition\"\xb9\x01\n\x16StorageHealthCondition\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x12\n\naccessMode\x18\x04 \x01(\t\x12\x12\n\nvolumeMode\x18\x05 \x01(\t\x12\x46\n\x12lastTransitionTime\x18\x06 \x01(\x0b\x32*.k8s.io.apimachinery.pkg.apis.meta.v1.Time\";\n\x0cTokenRequest\x12\x10\n\x08\x61udience\x18\x01 \x01(\t\x12\x19\n\x11\x65xpirationSeconds\x18\x02 \x01(\x03\"\xd0\x01\n\x10VolumeAttachment\x12\x42\n\x08metadata\x18\x01 \x01(\x0b\x32\x30.k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta\x12\x39\n\x04spec\x18\x02 \x01(\x0b\x32+.k8s.io.api.storage.v1.VolumeAttachmentSpec\x12=\n\x06status\x18\x03 \x01(\x0b\x32-.k8s.io.api.storage.v1.VolumeAttachmentStatus\"\x90\x01\n\x14VolumeAttachmentList\x12@\n\x08metadata\x18\x01 \x01(\x0b\x32..k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta\x12\x36\n\x05items\x18\x02 \x03(\x0b\x32\'.k8s.io.api.storage.v1.VolumeAttachment\"z\n\x16VolumeAttachmentSource\x12\x1c\n\x14persistentVolumeName\x18\x01 \x01(\t\x12\x42\n\x10inlineVolumeSpec\x18\x02 \x01(\x0b\x32(.k8s.io.api.core.v1.PersistentVolumeSpec\"y\n\x14VolumeAttachmentSpec\x12\x10\n\x08\x61ttacher\x18\x01 \x01(\t\x12=\n\x06source\x18\x02 \x01(\x0b\x32-.k8s.io.api.storage.v1.VolumeAttachmentSource\x12\x10\n\x08nodeName\x18\x03 \x01(\t\"\xba\x02\n\x16VolumeAttachmentStatus\x12\x10\n\x08\x61ttached\x18\x01 \x01(\x08\x12\x61\n\x12\x61ttachmentMetadata\x18\x02 \x03(\x0b\x32\x45.k8s.io.api.storage.v1.VolumeAttachmentStatus.AttachmentMetadataEntry\x12\x37\n\x0b\x61ttachError\x18\x03 \x01(\x0b\x32\".k8s.io.api.storage.v1.VolumeError\x12\x37\n\x0b\x64\x65tachError\x18\x04 \x01(\x0b\x32\".k8s.io.api.storage.v1.VolumeError\x1a\x39\n\x17\x41ttachmentMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xf4\x01\n\x15VolumeAttributesClass\x12\x42\n\x08metadata\x18\x01 \x01(\x0b\x32\x30.k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta\x12\x12\n\ndriverName\x18\x02 \x01(\t\x12P\n\nparameters\x18\x03 \x03(\x0b\x32<.k8s.io.api.storage.v1.VolumeAttributesClass.ParametersEntry\x1a\x31\n\x0fParametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x9a\x01\n\x19VolumeAttributesClassList\x12@\n\x08metadata\x18\x01 \x01(\x0b\x32..k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta\x12;\n\x05items\x18\x02 \x03(\x0b\x32,.k8s.io.api.storage.v1.VolumeAttributesClass\"k\n\x0bVolumeError\x12\x38\n\x04time\x18\x01 \x01(\x0b\x32*.k8s.io.apimachinery.pkg.apis.meta.v1.Time\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x11\n\terrorCode\x18\x03 \x01(\x05\"$\n\x13VolumeNodeResources\x12\r\n\x05\x63ount\x18\x01 \x01(\x05')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,10 +36,62 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_STORAGECLASS_PARAMETERSENTRY']._loaded_options = None
   _globals['_STORAGECLASS_PARAMETERSENTRY']._serialized_options = b'8\001'
-  _globals['_STORAGECLASS']._serialized_start=74
-  _globals['_STORAGECLASS']._serialized_end=472
-  _globals['_STORAGECLASS_PARAMETERSENTRY']._serialized_start=423
-  _globals['_STORAGECLASS_PARAMETERSENTRY']._serialized_end=472
-  _globals['_STORAGECLASSLIST']._serialized_start=475
-  _globals['_STORAGECLASSLIST']._serialized_end=611
+  _globals['_VOLUMEATTACHMENTSTATUS_ATTACHMENTMETADATAENTRY']._loaded_options = None
+  _globals['_VOLUMEATTACHMENTSTATUS_ATTACHMENTMETADATAENTRY']._serialized_options = b'8\001'
+  _globals['_VOLUMEATTRIBUTESCLASS_PARAMETERSENTRY']._loaded_options = None
+  _globals['_VOLUMEATTRIBUTESCLASS_PARAMETERSENTRY']._serialized_options = b'8\001'
+  _globals['_CSIDRIVER']._serialized_start=90
+  _globals['_CSIDRIVER']._serialized_end=221
+  _globals['_CSIDRIVERLIST']._serialized_start=224
+  _globals['_CSIDRIVERLIST']._serialized_end=354
+  _globals['_CSIDRIVERSPEC']._serialized_start=357
+  _globals['_CSIDRIVERSPEC']._serialized_end=728
+  _globals['_CSINODE']._serialized_start=731
+  _globals['_CSINODE']._serialized_end=912
+  _globals['_CSINODEDRIVER']._serialized_start=915
+  _globals['_CSINODEDRIVER']._serialized_end=1047
+  _globals['_CSINODELIST']._serialized_start=1049
+  _globals['_CSINODELIST']._serialized_end=1175
+  _globals['_CSINODESPEC']._serialized_start=1177
+  _globals['_CSINODESPEC']._serialized_end=1245
+  _globals['_CSINODESTATUS']._serialized_start=1247
+  _globals['_CSINODESTATUS']._serialized_end=1323
+  _globals['_CSISTORAGECAPACITY']._serialized_start=1326
+  _globals['_CSISTORAGECAPACITY']._serialized_end=1656
+  _globals['_CSISTORAGECAPACITYLIST']._serialized_start=1659
+  _globals['_CSISTORAGECAPACITYLIST']._serialized_end=1807
+  _globals['_STORAGECLASS']._serialized_start=1810
+  _globals['_STORAGECLASS']._serialized_end=2208
+  _globals['_STORAGECLASS_PARAMETERSENTRY']._serialized_start=2159
+  _globals['_STORAGECLASS_PARAMETERSENTRY']._serialized_end=2208
+  _globals['_STORAGECLASSLIST']._serialized_start=2211
+  _globals['_STORAGECLASSLIST']._serialized_end=2347
+  _globals['_STORAGEHEALTH']._serialized_start=2349
+  _globals['_STORAGEHEALTH']._serialized_end=2451
+  _globals['_STORAGEHEALTHCONDITION']._serialized_start=2454
+  _globals['_STORAGEHEALTHCONDITION']._serialized_end=2639
+  _globals['_TOKENREQUEST']._serialized_start=2641
+  _globals['_TOKENREQUEST']._serialized_end=2700
+  _globals['_VOLUMEATTACHMENT']._serialized_start=2703
+  _globals['_VOLUMEATTACHMENT']._serialized_end=2911
+  _globals['_VOLUMEATTACHMENTLIST']._serialized_start=2914
+  _globals['_VOLUMEATTACHMENTLIST']._serialized_end=3058
+  _globals['_VOLUMEATTACHMENTSOURCE']._serialized_start=3060
+  _globals['_VOLUMEATTACHMENTSOURCE']._serialized_end=3182
+  _globals['_VOLUMEATTACHMENTSPEC']._serialized_start=3184
+  _globals['_VOLUMEATTACHMENTSPEC']._serialized_end=3305
+  _globals['_VOLUMEATTACHMENTSTATUS']._serialized_start=3308
+  _globals['_VOLUMEATTACHMENTSTATUS']._serialized_end=3622
+  _globals['_VOLUMEATTACHMENTSTATUS_ATTACHMENTMETADATAENTRY']._serialized_start=3565
+  _globals['_VOLUMEATTACHMENTSTATUS_ATTACHMENTMETADATAENTRY']._serialized_end=3622
+  _globals['_VOLUMEATTRIBUTESCLASS']._serialized_start=3625
+  _globals['_VOLUMEATTRIBUTESCLASS']._serialized_end=3869
+  _globals['_VOLUMEATTRIBUTESCLASS_PARAMETERSENTRY']._serialized_start=2159
+  _globals['_VOLUMEATTRIBUTESCLASS_PARAMETERSENTRY']._serialized_end=2208
+  _globals['_VOLUMEATTRIBUTESCLASSLIST']._serialized_start=3872
+  _globals['_VOLUMEATTRIBUTESCLASSLIST']._serialized_end=4026
+  _globals['_VOLUMEERROR']._serialized_start=4028
+  _globals['_VOLUMEERROR']._serialized_end=4135
+  _globals['_VOLUMENODERESOURCES']._serialized_start=4137
+  _globals['_VOLUMENODERESOURCES']._serialized_end=4173
 # @@protoc_insertion_point(module_scope)
