@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 
 from kybernetes.api import schema as api_schema
+from kybernetes.api.conversion import convert
 from kybernetes.api.defaults import apply_defaults
 from kybernetes.api.errors import (
     STALE_OBJECT,
@@ -165,6 +166,27 @@ class RestStorage:
         self.store = store
         self.cache = cache
         self.admission = admission
+        # key prefix -> group/version of the stored form, for prefixes several versions share.
+        self.storage_versions: dict[str, str] = {}
+
+    # --- versions -----------------------------------------------------------------------
+
+    def storage_version(self, info: ResourceInfo) -> str:
+        """The group/version objects of `info` are stored in (shared storage: Events, HPA)."""
+        return self.storage_versions.get(info.key_prefix(), info.group_version)
+
+    def served(self, info: ResourceInfo, obj: Obj) -> Obj:
+        """A stored object as `info`'s version serves it."""
+        if obj.get("apiVersion", info.group_version) == info.group_version:
+            return obj
+        return convert(obj, info.group_version)
+
+    def stored(self, info: ResourceInfo, obj: Obj) -> Obj:
+        """An object of `info`'s version as it is stored."""
+        target = self.storage_version(info)
+        if target == info.group_version:
+            return obj
+        return convert(obj, target)
 
     # --- reads --------------------------------------------------------------------------
 
@@ -176,11 +198,11 @@ class RestStorage:
             o = self.cache.cache_for(info.key_prefix()).objects.get(key)
             if o is None:
                 raise not_found(info.plural, name, info.group)
-            return copy.deepcopy(o.obj)
+            return self.served(info, copy.deepcopy(o.obj))
         kv = await self.store.get(key)
         if kv is None:
             raise not_found(info.plural, name, info.group)
-        return decode_kv(kv)
+        return self.served(info, decode_kv(kv))
 
     async def _wait(self, revision: int) -> None:
         try:
@@ -344,7 +366,7 @@ class RestStorage:
                 return obj
             key = info.key(namespace, meta["name"])
             try:
-                kv = await self.store.create(key, encode_for_store(obj))
+                kv = await self.store.create(key, encode_for_store(self.stored(info, obj)))
             except KeyExistsError:
                 if generated and attempt < 7:
                     continue
@@ -426,7 +448,7 @@ class RestStorage:
                     new["metadata"].pop("resourceVersion", None)
                     return await self.create(info, namespace, new, opts), True
                 raise not_found(info.plural, name, info.group)
-            old = decode_kv(kv)
+            old = self.served(info, decode_kv(kv))
             current_rv = str(kv.mod_revision)
             new = mutate(copy.deepcopy(old))
             if patch:
@@ -464,7 +486,7 @@ class RestStorage:
                     return stored, False
                 if _same(stored, old):
                     return old, False
-                out = await self.store.update(key, encode_for_store(stored),
+                out = await self.store.update(key, encode_for_store(self.stored(info, stored)),
                                               expected_mod_revision=kv.mod_revision)
             except ConflictError:
                 if want:
@@ -569,7 +591,7 @@ class RestStorage:
             kv = await self.store.get(key)
             if kv is None:
                 raise not_found(info.plural, name, info.group)
-            old = decode_kv(kv)
+            old = self.served(info, decode_kv(kv))
             meta = old["metadata"]
             if pre.get("uid") and pre["uid"] != meta.get("uid"):
                 raise conflict(info.plural, name, f"Precondition failed: UID in precondition: "
@@ -587,7 +609,7 @@ class RestStorage:
                 if opts.dry_run or _same(pending, old):
                     return pending, False
                 try:
-                    out = await self.store.update(key, encode_for_store(pending),
+                    out = await self.store.update(key, encode_for_store(self.stored(info, pending)),
                                                   expected_mod_revision=kv.mod_revision)
                 except ConflictError:
                     continue
