@@ -9,6 +9,7 @@ protobuf. The one negotiated shape is the server-side `Table`
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,14 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
 def media_type(content_type: str | None) -> str:
     """The bare media type of a Content-Type header, lower-cased."""
     return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def request_content_type(headers: Mapping[str, str]) -> str:
+    """A request body's Content-Type; none means JSON, as upstream (negotiate.go
+    `NegotiateInputSerializerForMediaType` takes the first supported type). The Python
+    client sends bodies without one; aiohttp's `request.content_type` would call them
+    application/octet-stream."""
+    return headers.get("Content-Type", "") or JSON
 
 
 def decode_body(body: bytes, content_type: str | None) -> dict[str, Any]:

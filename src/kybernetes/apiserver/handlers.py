@@ -9,7 +9,6 @@ event per line, flushed per batch, `ERROR` 410 inside a 200 stream, bookmarks,
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 from collections.abc import Mapping
@@ -254,8 +253,10 @@ class ResourceHandlers:
                 if bookmarks and time.monotonic() - last_bookmark >= BOOKMARK_INTERVAL_SECONDS:
                     last_bookmark = time.monotonic()
                     await resp.write(_bookmark(info, cache.revision))
-        except (ConnectionResetError, asyncio.CancelledError):
-            raise
+        except ConnectionResetError:
+            # The client went away (kubectl get -w interrupted): the normal end of a
+            # watch, not an error to log (aiohttp's ClientConnectionResetError is one).
+            pass
         finally:
             watcher.close()
         return resp
@@ -287,7 +288,7 @@ class ResourceHandlers:
                      user: UserInfo) -> web.StreamResponse:
         opts = self.write_options(request, user)
         body = await self._body(request)
-        obj = codec.decode_body(body, request.content_type)
+        obj = codec.decode_body(body, codec.request_content_type(request.headers))
         self.rest.check_body(info, obj, body, opts)
         out = await self.rest.create(info, ri.namespace, obj, opts)
         return json_response(out, 201, warnings=opts.warnings)
@@ -296,7 +297,7 @@ class ResourceHandlers:
                      user: UserInfo, subresource: str = "") -> web.StreamResponse:
         opts = self.write_options(request, user)
         body = await self._body(request)
-        obj = codec.decode_body(body, request.content_type)
+        obj = codec.decode_body(body, codec.request_content_type(request.headers))
         self.rest.check_body(info, obj, body, opts)
         out, created = await self.rest.update(info, ri.namespace, ri.name, obj, opts,
                                               subresource)
@@ -332,7 +333,7 @@ class ResourceHandlers:
         body = await self._body(request)
         options: Obj = {}
         if body.strip():
-            options = codec.decode_body(body, request.content_type or codec.JSON)
+            options = codec.decode_body(body, codec.request_content_type(request.headers))
         q = request.query
         if "gracePeriodSeconds" in q:
             try:
@@ -387,7 +388,8 @@ class ResourceHandlers:
         if self.token_issuer is None:
             raise not_found_path()
         body = await self._body(request)
-        req = codec.decode_body(body, request.content_type) if body.strip() else {}
+        req = codec.decode_body(body, codec.request_content_type(request.headers)
+                                ) if body.strip() else {}
         if req.get("kind") not in (None, "", "TokenRequest"):
             raise bad_request(f'{req.get("kind")} in version "v1" cannot be handled as a '
                               "TokenRequest")
@@ -402,7 +404,7 @@ class ResourceHandlers:
         opts = self.write_options(request, user)
         body = await self._body(request)
         if ri.verb == "update":
-            scale = codec.decode_body(body, request.content_type)
+            scale = codec.decode_body(body, codec.request_content_type(request.headers))
             out = await self.rest.update_scale(info, ri.namespace, ri.name, scale, None, opts)
         else:
             ptype = codec.media_type(request.headers.get("Content-Type"))

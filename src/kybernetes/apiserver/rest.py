@@ -358,6 +358,10 @@ class RestStorage:
         for attempt in range(8 if generated else 1):
             if generated:
                 meta["name"] = strategy.generate_name(str(meta["generateName"]))
+            if attempt == 0:
+                # A retried generated name keeps the first try's derived fields (a Job's
+                # job-name label); a name clash of 5 random characters is rare enough.
+                strategy.prepare_named(info, obj)
             causes = validate_create(info, obj)
             if causes:
                 raise invalid(info.kind, meta.get("name") or "", causes, info.group)

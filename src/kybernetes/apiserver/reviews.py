@@ -50,7 +50,7 @@ class Reviews:
         if len(body) > codec.MAX_BODY_BYTES:
             raise StatusError(413, "RequestEntityTooLarge",
                               "Request entity too large: limit is 3145728")
-        obj = codec.decode_body(body, request.content_type)
+        obj = codec.decode_body(body, codec.request_content_type(request.headers))
         if obj.get("kind") not in (None, "", info.kind):
             raise bad_request(f'{obj.get("kind")} in version "{info.version}" cannot be '
                               f"handled as a {info.kind}")
@@ -164,7 +164,7 @@ class Reviews:
     async def bind(self, request: web.Request, ri: RequestInfo, user: UserInfo,
                    handlers: ResourceHandlers) -> web.StreamResponse:
         body = await request.content.read(codec.MAX_BODY_BYTES + 1)
-        obj = codec.decode_body(body, request.content_type)
+        obj = codec.decode_body(body, codec.request_content_type(request.headers))
         obj.setdefault("metadata", {}).setdefault("name", ri.name)
         self._handlers = handlers
         return await self._bind_object(obj, ri, user, request)

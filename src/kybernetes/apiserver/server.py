@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from kybernetes.api import openapi
+from kybernetes.api import openapi, openapi_v2pb
 from kybernetes.api.errors import StatusError, internal, not_acceptable
 from kybernetes.api.registry import Registry
 from kybernetes.apiserver import certs, discovery, paths
@@ -65,6 +65,8 @@ VERSION = {
     "compiler": "cpython",
     "platform": f"{sys.platform}/{platform.machine().lower().replace('x86_64', 'amd64')}",
 }
+
+_OPENAPI_V2_PB = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
@@ -180,7 +182,7 @@ class ApiServer:
         if path == "/api" or path == "/apis" or path.startswith(("/api/", "/apis/")):
             return self._discovery(path, request)
         if path == "/openapi/v2":
-            return _bytes(openapi.v2_bytes(self.registry))
+            return self._openapi_v2(request.headers.get("Accept") or "*/*")
         if path == "/openapi/v3":
             return json_response(openapi.v3_index(self.registry))
         if path.startswith("/openapi/v3/"):
@@ -193,6 +195,22 @@ class ApiServer:
         if path == "/":
             return json_response({"paths": sorted(self._root_paths())})
         raise not_found_path()
+
+    def _openapi_v2(self, accept: str) -> web.StreamResponse:
+        """JSON or gnostic protobuf, the first Accept clause that matches wins; 406 if
+        none does (kube-openapi `handler.go`). client-go asks only for protobuf."""
+        for clause in accept.split(","):
+            media = clause.split(";", 1)[0].strip().lower()
+            if media in ("application/json", "application/*", "*/*"):
+                return _bytes(openapi.v2_bytes(self.registry))
+            if media in (_OPENAPI_V2_PB, "application/com.github.proto-openapi.spec.v2.v1.0"
+                         "+protobuf"):
+                resp = web.Response(body=openapi_v2pb.document_bytes(self.registry))
+                resp.headers["Content-Type"] = ("application/com.github.proto-openapi.spec.v2"
+                                                ".v1.0+protobuf")
+                return resp
+        raise not_acceptable("only the following media types are accepted: "
+                             f"application/json, {_OPENAPI_V2_PB}")
 
     def _root_paths(self) -> list[str]:
         out = ["/api", "/api/v1", "/apis", "/healthz", "/livez", "/readyz", "/version",

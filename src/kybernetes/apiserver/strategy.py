@@ -84,6 +84,39 @@ def prepare_create(info: ResourceInfo, obj: Obj, *, uid: str, now: str) -> None:
         obj["type"] = "Opaque"
 
 
+def prepare_named(info: ResourceInfo, obj: Obj) -> None:
+    """What a create fills in once the object's name is final (after generateName)."""
+    if (info.group, info.kind) == ("batch", "Job") and not (
+            obj.get("spec") or {}).get("manualSelector"):
+        generate_job_selector(obj)
+
+
+# Labels a generated Job selector puts on the pod template (upstream batch/v1 types.go);
+# the unprefixed pair is kept for old clients.
+JOB_NAME_LABELS = ("batch.kubernetes.io/job-name", "job-name")
+JOB_UID_LABELS = ("batch.kubernetes.io/controller-uid", "controller-uid")
+
+
+def generate_job_selector(job: Obj) -> None:
+    """Upstream's job strategy `generateSelector`: label the template with the job's
+    name and uid (keeping labels the user set) and select on the uid label. Then, as
+    upstream's SetDefaults_Job does whenever the object is decoded, a Job without
+    labels takes its template's."""
+    meta = job["metadata"]
+    spec = job.setdefault("spec", {})
+    template = spec.setdefault("template", {})
+    labels = template.setdefault("metadata", {}).setdefault("labels", {})
+    for label in JOB_NAME_LABELS:
+        labels.setdefault(label, meta.get("name") or "")
+    for label in JOB_UID_LABELS:
+        labels.setdefault(label, meta["uid"])
+    selector = spec.get("selector") or {}
+    spec["selector"] = selector
+    selector.setdefault("matchLabels", {}).setdefault(JOB_UID_LABELS[0], meta["uid"])
+    if not meta.get("labels"):
+        meta["labels"] = dict(labels)
+
+
 def prepare_update(info: ResourceInfo, obj: Obj, old: Obj) -> None:
     """Carry over what the client may not change; bump generation on spec change."""
     meta = obj.setdefault("metadata", {})

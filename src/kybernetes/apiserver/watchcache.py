@@ -255,8 +255,12 @@ class ResourceCache:
         """Matching objects in key order from `start_key`; (items, last key if cut short)."""
         out: list[CachedObject] = []
         objects = self.objects
-        if flt.name and not start_key:
-            keys: Iterable[str] = sorted(k for k, o in objects.items() if o.name == flt.name)
+        if flt.name and not start_key and flt.namespace:
+            # At most one key; the namespace-range loop below must not see other namespaces.
+            key = self.prefix + flt.namespace + "/" + flt.name
+            keys: Iterable[str] = [key] if key in objects else []
+        elif flt.name and not start_key:
+            keys = sorted(k for k, o in objects.items() if o.name == flt.name)
         else:
             keys = self.sorted_keys()
             if flt.namespace or start_key:

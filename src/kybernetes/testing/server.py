@@ -91,12 +91,13 @@ class ServerProcess:
         return env
 
     def kubectl(self, *args: str, input: str | None = None, check: bool = True,
-                binary: str = KUBECTL, timeout: float = 60.0
-                ) -> subprocess.CompletedProcess[str]:
-        """Run kubectl against this server; raises with its output when `check` fails."""
+                binary: str = KUBECTL, timeout: float = 60.0,
+                env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """Run kubectl against this server; raises with its output when `check` fails.
+        `env` adds to (or overrides) the environment, e.g. KUBE_EDITOR."""
         cmd = [binary, "--cache-dir", str(self.cache_dir), *args]
         res = subprocess.run(cmd, input=input, capture_output=True, text=True,
-                             env=self.env(), timeout=timeout)
+                             env={**self.env(), **(env or {})}, timeout=timeout)
         if check and res.returncode != 0:
             raise AssertionError(f"{' '.join(cmd)} failed ({res.returncode}):\n"
                                  f"stdout: {res.stdout}\nstderr: {res.stderr}")

@@ -8,7 +8,6 @@ import json
 import shutil
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -255,17 +254,12 @@ def test_v2_is_swagger_with_resolving_refs() -> None:
     assert strategy["$ref"] == "#/definitions/io.k8s.api.apps.v1.DeploymentStrategy"
 
 
-def test_building_all_documents_is_fast_and_cached() -> None:
+def test_documents_are_stable_across_calls() -> None:
+    # Speed is measured by bench/, never asserted here; this checks the cached
+    # path serves the same documents as the first build.
     registry = Registry.builtin()
     registry.add(ResourceInfo("timing.example", "v1", "Thing", "things", True))
-    start = time.perf_counter()
-    openapi.v3_index(registry)
-    cold = time.perf_counter() - start
-    start = time.perf_counter()
-    openapi.v3_index(registry)
-    warm = time.perf_counter() - start
-    print(f"v3 documents: cold {cold * 1000:.1f} ms, cached {warm * 1000:.1f} ms")
-    assert warm < 0.05
+    assert openapi.v3_index(registry) == openapi.v3_index(registry)
 
 
 # ---------------------------------------------------------------- kubectl 1.32 end to end
