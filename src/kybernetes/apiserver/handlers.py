@@ -39,6 +39,7 @@ from kybernetes.apiserver.watchcache import (
 Obj = dict[str, Any]
 
 BOOKMARK_INTERVAL_SECONDS = 60.0
+DISCONNECT_CHECK_SECONDS = 5.0
 DEFAULT_WATCH_SECONDS = 1800
 
 
@@ -237,7 +238,10 @@ class ResourceHandlers:
                 remaining = deadline - now
                 if remaining <= 0:
                     break
-                wait = min(remaining, BOOKMARK_INTERVAL_SECONDS) if bookmarks else remaining
+                # Wake at least every few seconds to notice a client that went away
+                # (aiohttp does not cancel handlers on disconnect).
+                wait = min(remaining, BOOKMARK_INTERVAL_SECONDS if bookmarks else remaining,
+                           DISCONNECT_CHECK_SECONDS)
                 batch = await watcher.next_batch(wait)
                 if batch:
                     if encoder is not None:
@@ -249,6 +253,9 @@ class ResourceHandlers:
                     await resp.write(data)
                     continue
                 if watcher.closed:
+                    break
+                transport = request.transport
+                if transport is None or transport.is_closing():
                     break
                 if bookmarks and time.monotonic() - last_bookmark >= BOOKMARK_INTERVAL_SECONDS:
                     last_bookmark = time.monotonic()

@@ -56,6 +56,7 @@ from kybernetes.api.registry import ResourceInfo
 from kybernetes.api.validation import validate_create, validate_status_update, validate_update
 from kybernetes.apiserver import codec, strategy
 from kybernetes.apiserver.admission import AdmissionChain, AdmissionRequest, Operation
+from kybernetes.apiserver.allocators import ServiceAllocator
 from kybernetes.apiserver.authn import UserInfo
 from kybernetes.apiserver.watchcache import (
     CachedObject,
@@ -159,6 +160,10 @@ def decode_continue(token: str) -> tuple[int, str]:
 NamespaceGetter = Callable[[str], Awaitable[Obj | None]]
 
 
+class _Retry(Exception):
+    """An optimistic write lost a race it may retry."""
+
+
 class RestStorage:
     """The generic registry: one instance serves every resource."""
 
@@ -168,6 +173,8 @@ class RestStorage:
         self.admission = admission
         # key prefix -> group/version of the stored form, for prefixes several versions share.
         self.storage_versions: dict[str, str] = {}
+        # Cluster IPs and node ports of Services (set by the server).
+        self.services: ServiceAllocator | None = None
 
     # --- versions -----------------------------------------------------------------------
 
@@ -366,15 +373,20 @@ class RestStorage:
             if causes:
                 raise invalid(info.kind, meta.get("name") or "", causes, info.group)
             await self.admission.run_validating(req)
+            taken = await self._allocate(info, obj, None, opts)
             if opts.dry_run:
                 return obj
             key = info.key(namespace, meta["name"])
             try:
                 kv = await self.store.create(key, encode_for_store(self.stored(info, obj)))
             except KeyExistsError:
+                await self._release(taken)
                 if generated and attempt < 7:
                     continue
                 raise already_exists(info.plural, meta["name"], info.group) from None
+            except BaseException:
+                await self._release(taken)
+                raise
             meta["resourceVersion"] = str(kv.mod_revision)
             return obj
         raise internal("could not generate a unique name")  # pragma: no cover
@@ -471,36 +483,71 @@ class RestStorage:
             if info.namespaced:
                 new_meta["namespace"] = namespace
             stored = self._prepare(info, subresource, new, old)
-            causes = self._validate_update(info, subresource, stored, old)
-            if causes:
-                raise invalid(info.kind, name, causes, info.group)
-            req = self._admission_request(info, Operation.UPDATE, namespace, name, stored, old,
-                                          opts, subresource)
-            await self.admission.run_mutating(req)
-            await self.admission.run_validating(req)
-            stored_meta = stored["metadata"]
-            finished = stored_meta.get("deletionTimestamp") and not stored_meta.get(
-                "finalizers") and not self._waits_for_kubelet(info, stored)
-            if opts.dry_run:
-                return stored, False
+            taken = await self._allocate(info, stored, old, opts) if not subresource else []
             try:
-                if finished:
-                    gone = await self.store.delete(key, expected_mod_revision=kv.mod_revision)
-                    stored_meta["resourceVersion"] = str(gone.mod_revision)
-                    return stored, False
-                if _same(stored, old):
-                    return old, False
-                out = await self.store.update(key, encode_for_store(self.stored(info, stored)),
-                                              expected_mod_revision=kv.mod_revision)
-            except ConflictError:
-                if want:
-                    raise conflict(info.plural, name, STALE_OBJECT, info.group) from None
+                out_obj = await self._write_update(info, key, kv, name, stored, old, opts,
+                                                   subresource, want)
+            except _Retry:
+                await self._release(taken)
                 continue
-            except NotFoundError:
-                raise not_found(info.plural, name, info.group) from None
-            stored_meta["resourceVersion"] = str(out.mod_revision)
-            return stored, False
+            except BaseException:
+                await self._release(taken)
+                raise
+            return out_obj, False
         raise conflict(info.plural, name, "too many concurrent writers; retry", info.group)
+
+    async def _write_update(self, info: ResourceInfo, key: str, kv: KeyValue, name: str,
+                            stored: Obj, old: Obj, opts: WriteOptions, subresource: str,
+                            want: str) -> Obj:
+        """Validate, admit and write one attempt of an update; _Retry on a lost race."""
+        causes = self._validate_update(info, subresource, stored, old)
+        if causes:
+            raise invalid(info.kind, name, causes, info.group)
+        req = self._admission_request(info, Operation.UPDATE, key.rsplit("/", 2)[-2]
+                                      if info.namespaced else "", name, stored, old, opts,
+                                      subresource)
+        await self.admission.run_mutating(req)
+        await self.admission.run_validating(req)
+        stored_meta = stored["metadata"]
+        finished = stored_meta.get("deletionTimestamp") and not stored_meta.get(
+            "finalizers") and not self._waits_for_kubelet(info, stored)
+        if opts.dry_run:
+            return stored
+        try:
+            if finished:
+                gone = await self.store.delete(key, expected_mod_revision=kv.mod_revision)
+                stored_meta["resourceVersion"] = str(gone.mod_revision)
+                await self._release_unused(info, old, None)
+                return stored
+            if _same(stored, old):
+                return old
+            out = await self.store.update(key, encode_for_store(self.stored(info, stored)),
+                                          expected_mod_revision=kv.mod_revision)
+        except ConflictError:
+            if want:
+                raise conflict(info.plural, name, STALE_OBJECT, info.group) from None
+            raise _Retry from None
+        except NotFoundError:
+            raise not_found(info.plural, name, info.group) from None
+        stored_meta["resourceVersion"] = str(out.mod_revision)
+        await self._release_unused(info, old, stored)
+        return stored
+
+    # --- service allocations -----------------------------------------------------------
+
+    async def _allocate(self, info: ResourceInfo, obj: Obj, old: Obj | None,
+                        opts: WriteOptions) -> list[str]:
+        if self.services is None or (info.group, info.kind) != ("", "Service"):
+            return []
+        return await self.services.allocate(obj, old, dry_run=opts.dry_run)
+
+    async def _release(self, keys: list[str]) -> None:
+        if keys and self.services is not None:
+            await self.services.release_keys(keys)
+
+    async def _release_unused(self, info: ResourceInfo, old: Obj, new: Obj | None) -> None:
+        if self.services is not None and (info.group, info.kind) == ("", "Service"):
+            await self.services.release_unused(old, new)
 
     def _prepare(self, info: ResourceInfo, subresource: str, new: Obj, old: Obj) -> Obj:
         if subresource == "status":
@@ -630,6 +677,7 @@ class RestStorage:
             except NotFoundError:
                 raise not_found(info.plural, name, info.group) from None
             old["metadata"]["resourceVersion"] = str(gone.mod_revision)
+            await self._release_unused(info, old, None)
             return old, True
         raise conflict(info.plural, name, "too many concurrent writers; retry", info.group)
 

@@ -32,6 +32,7 @@ from kybernetes.api.errors import StatusError, internal, not_acceptable
 from kybernetes.api.registry import Registry
 from kybernetes.apiserver import certs, discovery, paths
 from kybernetes.apiserver.admission import AdmissionChain, NamespaceLifecycle
+from kybernetes.apiserver.allocators import DEFAULT_SERVICE_CIDR, ServiceAllocator
 from kybernetes.apiserver.authn import (
     AuthenticatorChain,
     TokenAuthenticator,
@@ -83,6 +84,7 @@ class ServerConfig:
     tls_sans: tuple[str, ...] = ()
     compact_interval_seconds: float = 300.0
     watch_window: int = 10_000
+    service_cluster_ip_range: str = DEFAULT_SERVICE_CIDR
     # token,user,uid,"group1,group2" lines (upstream --token-auth-file).
     token_auth_file: Path | None = None
 
@@ -107,6 +109,7 @@ class ApiServer:
                                     namespaced=info.namespaced)
         self.admission = AdmissionChain()
         self.rest = RestStorage(store, self.cache, self.admission)
+        self.rest.services = ServiceAllocator(store, config.service_cluster_ip_range)
         self.admission.validating.append(NamespaceLifecycle(self.rest.namespace))
         self.authorizer = AuthorizerChain([PublicInfoAuthorizer(), SystemMastersAuthorizer(),
                                            AlwaysAllowAuthenticated()])
@@ -326,6 +329,54 @@ class ApiServer:
             except StatusError as err:
                 if err.code != 409:
                     raise
+        await self._reconcile_kubernetes_service(WriteOptions(user=system))
+
+    async def _reconcile_kubernetes_service(self, opts: Any) -> None:
+        """The `default/kubernetes` Service, Endpoints and EndpointSlice pointing at this
+        apiserver (upstream's endpoint reconciler, for a single apiserver)."""
+        assert self.rest.services is not None
+        ip, port = self.config.advertise_address, self.port
+        labels = {"component": "apiserver", "provider": "kubernetes"}
+        svc = {"apiVersion": "v1", "kind": "Service",
+               "metadata": {"name": "kubernetes", "namespace": "default", "labels": labels},
+               "spec": {"type": "ClusterIP", "sessionAffinity": "None",
+                        "clusterIP": self.rest.services.kubernetes_ip,
+                        "ports": [{"name": "https", "port": 443, "protocol": "TCP",
+                                   "targetPort": port}]}}
+        ep = {"apiVersion": "v1", "kind": "Endpoints",
+              "metadata": {"name": "kubernetes", "namespace": "default",
+                           "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+              "subsets": [{"addresses": [{"ip": ip}],
+                           "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}]}
+        slice_ = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                  "metadata": {"name": "kubernetes", "namespace": "default",
+                               "labels": {"kubernetes.io/service-name": "kubernetes"}},
+                  "addressType": "IPv4",
+                  "endpoints": [{"addresses": [ip], "conditions": {"ready": True}}],
+                  "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}
+        for plural, group, obj, compare in (("services", "", svc, "spec.ports"),
+                                             ("endpoints", "", ep, "subsets"),
+                                             ("endpointslices", "discovery.k8s.io", slice_,
+                                              "endpoints")):
+            info = self.registry.get(group, "v1", plural)
+            assert info is not None
+            try:
+                current = await self.rest.get(info, "default", "kubernetes")
+            except StatusError as err:
+                if err.code != 404:
+                    raise
+                await self.rest.create(info, "default", obj, opts)
+                continue
+            if plural == "services":
+                if current["spec"].get("ports") != svc["spec"]["ports"]:
+                    current["spec"]["ports"] = svc["spec"]["ports"]
+                    await self.rest.update(info, "default", "kubernetes", current, opts)
+                continue
+            key = compare
+            if current.get(key) != obj.get(key) or (plural == "endpointslices" and current.get(
+                    "ports") != obj.get("ports")):
+                obj["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+                await self.rest.update(info, "default", "kubernetes", obj, opts)
 
     async def _compact_loop(self) -> None:
         """Compaction is the store's own business for SQLite (periodic, in its writer);
