@@ -75,7 +75,13 @@ def _rename(obj: Obj, names: dict[str, str]) -> Obj:
 
 def _event_to_events_v1(obj: Obj) -> Obj:
     out = _rename(obj, _EVENT_RENAMES)
-    # events.k8s.io requires eventTime; old core events only have timestamps.
+    if not out.get("eventTime"):
+        # eventTime is required in events.k8s.io (clients' models reject null); core
+        # events from old recorders only carry the second-resolution timestamps.
+        when = (out.get("deprecatedFirstTimestamp") or out.get("deprecatedLastTimestamp")
+                or (out.get("metadata") or {}).get("creationTimestamp"))
+        if isinstance(when, str) and when.endswith("Z") and "." not in when:
+            out["eventTime"] = when[:-1] + ".000000Z"
     return out
 
 

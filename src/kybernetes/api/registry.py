@@ -163,11 +163,12 @@ BUILTIN: tuple[ResourceInfo, ...] = (
     _r("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers",
        short_names=("hpa",), categories=ALL,
        subresources=(_status("HorizontalPodAutoscaler"),),
-       storage_resource="autoscaling/v1/horizontalpodautoscalers"),
+       storage_resource="autoscaling/horizontalpodautoscalers"),
     # coordination, discovery, events
     _r("coordination.k8s.io", "v1", "Lease", "leases"),
     _r("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
-    _r("events.k8s.io", "v1", "Event", "events", short_names=("ev",)),
+    # Served over core Events' storage (api.conversion).
+    _r("events.k8s.io", "v1", "Event", "events", short_names=("ev",), storage_resource="events"),
     # authentication / authorization (virtual)
     _r("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", False,
        verbs=CREATE_ONLY, virtual=True),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -166,6 +166,12 @@ class ResourceHandlers:
             flt.name = ri.name
         return flt
 
+    def _converter(self, info: ResourceInfo) -> Callable[[Obj], Obj] | None:
+        """For a version served over another version's storage: stored -> served."""
+        if self.rest.storage_version(info) == info.group_version:
+            return None
+        return lambda obj: self.rest.served(info, obj)
+
     async def list(self, request: web.Request, ri: RequestInfo, info: ResourceInfo
                    ) -> web.StreamResponse:
         q = request.query
@@ -175,8 +181,11 @@ class ResourceHandlers:
                                     rv_match=q.get("resourceVersionMatch", ""),
                                     limit=_int(q, "limit"), continue_token=q.get("continue", ""))
         rv = str(page.revision)
+        conv = self._converter(info)
+        objs = [o.obj for o in page.items] if conv is None else [
+            conv(o.obj) for o in page.items]
         if accept.table:
-            table = tables.table(info, [o.obj for o in page.items], now=datetime.now(UTC),
+            table = tables.table(info, objs, now=datetime.now(UTC),
                                  include_object=accept.include_object, resource_version=rv,
                                  continue_token=page.continue_token)
             return json_response(table)
@@ -186,10 +195,11 @@ class ResourceHandlers:
         if accept.metadata_only:
             return json_response({"kind": "PartialObjectMetadataList",
                                   "apiVersion": "meta.k8s.io/v1", "metadata": meta,
-                                  "items": [_partial(o.obj) for o in page.items]})
+                                  "items": [_partial(o) for o in objs]})
         head = orjson.dumps({"kind": info.list_kind, "apiVersion": info.group_version,
                              "metadata": meta})
-        body = head[:-1] + b',"items":[' + b",".join(o.raw for o in page.items) + b"]}"
+        raws = [o.raw for o in page.items] if conv is None else [orjson.dumps(o) for o in objs]
+        body = head[:-1] + b',"items":[' + b",".join(raws) + b"]}"
         return raw_response(body)
 
     async def watch(self, request: web.Request, ri: RequestInfo, info: ResourceInfo
@@ -230,7 +240,8 @@ class ResourceHandlers:
             await resp.write(orjson.dumps({"type": ERROR, "object": error.to_status()}) + b"\n")
             return resp
         deadline = time.monotonic() + timeout_s
-        encoder = _TableEncoder(info, accept.include_object) if accept.table else None
+        conv = self._converter(info)
+        encoder = _TableEncoder(info, accept.include_object, conv) if accept.table else None
         last_bookmark = time.monotonic()
         try:
             while True:
@@ -248,6 +259,9 @@ class ResourceHandlers:
                         data = b"".join(encoder.line(t, ev) for t, ev in batch)
                     elif accept.metadata_only:
                         data = b"".join(_partial_line(t, ev) for t, ev in batch)
+                    elif conv is not None:
+                        data = b"".join(orjson.dumps({"type": t, "object": conv(
+                            ev.object_for(t).obj)}) + b"\n" for t, ev in batch)
                     else:
                         data = b"".join(ev.line(t) for t, ev in batch)
                     await resp.write(data)
@@ -468,14 +482,17 @@ async def _sync(cache: Any) -> None:
 class _TableEncoder:
     """Watch events as one-row Tables; only the first carries the column definitions."""
 
-    def __init__(self, info: ResourceInfo, include_object: str) -> None:
+    def __init__(self, info: ResourceInfo, include_object: str,
+                 conv: Callable[[Obj], Obj] | None = None) -> None:
         self.info = info
+        self.conv = conv
         self.include_object = include_object
         self.first = True
 
     def line(self, type_: str, ev: WatchEvent) -> bytes:
         o: CachedObject = ev.object_for(type_)
-        table = tables.table(self.info, [o.obj], now=datetime.now(UTC),
+        obj = o.obj if self.conv is None else self.conv(o.obj)
+        table = tables.table(self.info, [obj], now=datetime.now(UTC),
                              include_object=self.include_object,
                              resource_version=str(o.revision), with_headers=self.first)
         self.first = False

@@ -103,13 +103,23 @@ class ApiServer:
         self.store = store
         self.registry = registry or Registry.builtin()
         self.cache = WatchCache(store, window=config.watch_window)
-        for info in self.registry:
-            if not info.virtual:
-                self.cache.register(info.key_prefix(), group=info.group, kind=info.kind,
-                                    namespaced=info.namespaced)
+        # Versions stored under another version's prefix (storage_resource) are
+        # registered after the owner, so the cache keeps the stored kind's field labels.
+        for info in sorted(self.registry, key=lambda i: bool(i.storage_resource)):
+            if info.virtual:
+                continue
+            prefix = info.key_prefix()
+            if prefix in self.cache.caches:
+                continue
+            self.cache.register(prefix, group=info.group, kind=info.kind,
+                                namespaced=info.namespaced)
         self.admission = AdmissionChain()
         self.rest = RestStorage(store, self.cache, self.admission)
         self.rest.services = ServiceAllocator(store, config.service_cluster_ip_range)
+        for info in self.registry:
+            if info.storage_resource and not info.virtual:
+                self.rest.storage_versions[info.key_prefix()] = _storage_gv(self.registry,
+                                                                           info.key_prefix())
         self.admission.validating.append(NamespaceLifecycle(self.rest.namespace))
         self.authorizer = AuthorizerChain([PublicInfoAuthorizer(), SystemMastersAuthorizer(),
                                            AlwaysAllowAuthenticated()])
@@ -400,6 +410,15 @@ class ApiServer:
         if self._runner is not None:
             await self._runner.cleanup()
         await self.store.close()
+
+
+def _storage_gv(registry: Registry, prefix: str) -> str:
+    """The group/version stored under `prefix`: the version that owns it (no
+    storage_resource override)."""
+    for info in registry:
+        if not info.virtual and not info.storage_resource and info.key_prefix() == prefix:
+            return info.group_version
+    raise ValueError(f"no resource owns storage prefix {prefix}")
 
 
 def _status_response(err: StatusError) -> web.Response:
