@@ -445,12 +445,16 @@ def _count_keys(o: Any) -> int:
     return n
 
 
+_KEY_END = re.compile(rb'"\s*:')
+
+
 def find_duplicates(raw: bytes) -> list[str]:
     """Paths of keys given twice in one JSON object of `raw` (in document order)."""
     try:
-        # Fast path: every key is followed by a ":"; if there are no more
-        # colons than distinct keys, no key can have been given twice.
-        if raw.count(b":") <= _count_keys(orjson.loads(raw)):
+        # Fast path: every key is a closing quote followed by a ":"; if there are
+        # no more of those than distinct keys, no key can have been given twice.
+        # (Colons inside values, as in image tags and URLs, are not counted.)
+        if len(_KEY_END.findall(raw)) <= _count_keys(orjson.loads(raw)):
             return []
         tree = json.loads(raw, object_pairs_hook=_pairs_hook)
     except (ValueError, orjson.JSONDecodeError):

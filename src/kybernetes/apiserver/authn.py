@@ -112,6 +112,9 @@ def _peer_cert_der(request: web.Request) -> bytes | None:
     return ssl_object.getpeercert(binary_form=True)
 
 
+_VERIFIED_CACHE_SIZE = 4096
+
+
 class X509Authenticator:
     """Client certificates signed by the cluster CA: user = CN, groups = O values.
 
@@ -128,6 +131,7 @@ class X509Authenticator:
     ) -> None:
         self._cas = x509.load_pem_x509_certificates(ca_pem)
         self._now = now
+        self._verified: dict[bytes, tuple[UserInfo, datetime.datetime, datetime.datetime]] = {}
 
     async def authenticate(self, request: web.Request) -> UserInfo | None:
         der = _peer_cert_der(request)
@@ -136,7 +140,24 @@ class X509Authenticator:
         return self.user_for(der)
 
     def user_for(self, der: bytes) -> UserInfo:
-        """The user a DER client certificate stands for; raises 401 if we did not issue it."""
+        """The user a DER client certificate stands for; raises 401 if we did not issue it.
+
+        Verified certificates are remembered (the signature check is the expensive part
+        and the same client presents the same certificate on every request); validity
+        dates are checked again on every use."""
+        hit = self._verified.get(der)
+        if hit is not None:
+            user, not_before, not_after = hit
+            if not not_before <= self._now() <= not_after:
+                raise unauthorized()
+            return user
+        user, cert = self._verify(der)
+        if len(self._verified) >= _VERIFIED_CACHE_SIZE:
+            self._verified.clear()
+        self._verified[der] = (user, cert.not_valid_before_utc, cert.not_valid_after_utc)
+        return user
+
+    def _verify(self, der: bytes) -> tuple[UserInfo, x509.Certificate]:
         try:
             cert = x509.load_der_x509_certificate(der)
         except ValueError:
@@ -149,7 +170,7 @@ class X509Authenticator:
         org_attrs = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
         orgs = [str(a.value) for a in org_attrs]
         groups = tuple(dict.fromkeys([*orgs, AUTHENTICATED_GROUP]))
-        return UserInfo(name=str(cns[0].value), groups=groups)
+        return UserInfo(name=str(cns[0].value), groups=groups), cert
 
     def _issued_by_ca(self, cert: x509.Certificate) -> bool:
         for ca in self._cas:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -107,11 +106,15 @@ class ListPage:
 
 
 def encode_for_store(obj: Obj) -> bytes:
+    """The stored JSON: metadata first (the watch cache splices resourceVersion into it
+    without decoding) and without resourceVersion (it is the key's mod revision)."""
     meta = obj.get("metadata")
-    if isinstance(meta, dict) and "resourceVersion" in meta:
-        meta = dict(meta)
-        del meta["resourceVersion"]
-        obj = {**obj, "metadata": meta}
+    if isinstance(meta, dict):
+        if "resourceVersion" in meta:
+            meta = {k: v for k, v in meta.items() if k != "resourceVersion"}
+        out = {"metadata": meta}
+        out.update((k, v) for k, v in obj.items() if k != "metadata")
+        obj = out
     return orjson.dumps(obj)
 
 
@@ -289,7 +292,7 @@ class RestStorage:
             except FutureRevisionError:
                 raise timeout(f"Too large resource version: {revision}") from None
             for kv in res.items:
-                o = CachedObject.from_kv(kv)
+                o = CachedObject.from_kv(kv, info.namespaced)
                 if flt.matches(o, rc):
                     if limit and len(out) == limit:
                         return out, out[-1].key
@@ -356,7 +359,7 @@ class RestStorage:
         if meta.get("resourceVersion"):
             raise bad_request("resourceVersion should not be set on objects to be created")
         apply_defaults(info, obj)
-        strategy.prepare_create(info, obj, uid=str(uuid.uuid4()),
+        strategy.prepare_create(info, obj, uid=strategy.new_uid(),
                                 now=strategy.now_rfc3339())
         req = self._admission_request(info, Operation.CREATE, namespace,
                                       meta.get("name") or "", obj, None, opts)

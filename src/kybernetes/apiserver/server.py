@@ -14,12 +14,14 @@ is true, and stops cleanly on SIGTERM/SIGINT.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import platform
 import signal
 import socket
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,7 @@ from aiohttp import web
 from kybernetes.api import openapi, openapi_v2pb
 from kybernetes.api.errors import StatusError, internal, not_acceptable
 from kybernetes.api.registry import Registry
-from kybernetes.apiserver import certs, discovery, paths
+from kybernetes.apiserver import certs, discovery, metrics, paths
 from kybernetes.apiserver.admission import AdmissionChain, NamespaceLifecycle
 from kybernetes.apiserver.allocators import DEFAULT_SERVICE_CIDR, ServiceAllocator
 from kybernetes.apiserver.authn import (
@@ -127,12 +129,18 @@ class ApiServer:
         self.reviews = Reviews(self.authorizer, self.tokens.verify)
         self.handlers = ResourceHandlers(self.registry, self.rest, self.reviews)
         self.discovery = discovery.DiscoveryCache(self.registry)
+        self.metrics = metrics.ApiMetrics()
+        self.metrics.add_gauge("apiserver_storage_objects", "Number of stored objects at the "
+                               "time of last check split by kind.", ["resource"],
+                               self._object_counts)
+        self.metrics.add_gauge("apiserver_registered_watchers", "Number of currently "
+                               "registered watchers for a given resources", ["group", "kind"],
+                               self._watcher_counts)
         self.ready = False
         self.authn: AuthenticatorChain | None = None
         self.pki: certs.Pki | None = None
         self.port = config.secure_port
         self._runner: web.AppRunner | None = None
-        self._compactor: asyncio.Task[None] | None = None
 
     # --- the app ----------------------------------------------------------------------
 
@@ -149,8 +157,14 @@ class ApiServer:
 
     @web.middleware
     async def _pipeline(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        start = time.perf_counter()
+        ri = paths.parse(request.path, request.method, request.query)
+        resp = await self._serve(request, ri)
+        self.metrics.observe(ri, resp.status, time.perf_counter() - start)
+        return resp
+
+    async def _serve(self, request: web.Request, ri: paths.RequestInfo) -> web.StreamResponse:
         try:
-            ri = paths.parse(request.path, request.method, request.query)
             assert self.authn is not None
             user = await self.authn.authenticate(request)
             await self.authorizer.authorize(self._attributes(ri, user))
@@ -159,8 +173,9 @@ class ApiServer:
             return await self._non_resource(request, ri)
         except StatusError as err:
             return _status_response(err)
-        except web.HTTPException:
-            raise
+        except web.HTTPException as exc:
+            return _status_response(StatusError(exc.status, exc.reason.replace(" ", ""),
+                                                exc.text or exc.reason))
         except (ConnectionResetError, asyncio.CancelledError):
             raise
         except Exception as exc:
@@ -189,6 +204,9 @@ class ApiServer:
             raise not_found_path()
         if path == "/version":
             return json_response(VERSION)
+        if path == "/metrics":
+            return web.Response(body=self.metrics.render(),
+                                headers={"Content-Type": metrics.CONTENT_TYPE})
         if path in ("/healthz", "/livez", "/readyz") or path.startswith(
                 ("/healthz/", "/livez/", "/readyz/")):
             return self._health(path, request)
@@ -278,6 +296,20 @@ class ApiServer:
         resp.headers["Content-Type"] = enc.content_type
         return resp
 
+    def _object_counts(self) -> list[tuple[dict[str, str], float]]:
+        out = []
+        for info in self.registry:
+            if info.virtual or info.storage_resource:
+                continue
+            rc = self.cache.caches.get(info.key_prefix())
+            if rc is not None:
+                out.append(({"resource": info.qualified}, float(len(rc.objects))))
+        return out
+
+    def _watcher_counts(self) -> list[tuple[dict[str, str], float]]:
+        return [({"group": rc.group, "kind": rc.kind}, float(len(rc.watchers)))
+                for rc in self.cache.caches.values() if rc.watchers]
+
     # --- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -298,6 +330,10 @@ class ApiServer:
         self.authn = AuthenticatorChain(authenticators)
         await self.store.start()
         await self.cache.start()
+        # The cache holds every object: keep the cycle collector from walking it on each
+        # full collection (80-100 ms pauses with 10,000 pods). Objects are plain trees,
+        # freed by reference counting when replaced.
+        gc.freeze()
         app = self.make_app()
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False,
                                      shutdown_timeout=2.0)
@@ -311,7 +347,6 @@ class ApiServer:
             assert server is not None
             self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         await self._bootstrap()
-        self._compactor = asyncio.create_task(self._compact_loop(), name="compactor")
         self.ready = True
         certs.write_kubeconfig(cfg.data_dir / "kubeconfig",
                                server=f"https://127.0.0.1:{self.port}", pki=self.pki)
@@ -388,24 +423,8 @@ class ApiServer:
                 obj["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
                 await self.rest.update(info, "default", "kubernetes", obj, opts)
 
-    async def _compact_loop(self) -> None:
-        """Compaction is the store's own business for SQLite (periodic, in its writer);
-        this loop exists for stores that need it driven from outside."""
-        interval = self.config.compact_interval_seconds
-        compact = getattr(self.store, "compact_in_background", None)
-        if compact is None:
-            return
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await compact()
-            except Exception:
-                log.exception("compaction failed")
-
     async def stop(self) -> None:
         self.ready = False
-        if self._compactor is not None:
-            self._compactor.cancel()
         await self.cache.close()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -444,6 +463,8 @@ def default_data_dir() -> Path:
 
 async def serve(config: ServerConfig, store: Store) -> None:
     """Run until SIGTERM or SIGINT."""
+    # Requests allocate many short-lived dicts; collect young generations less often.
+    gc.set_threshold(50_000, 50, 100)
     server = ApiServer(config, store)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -10,7 +10,9 @@ moves, and the Scale subresource view of scalable kinds.
 from __future__ import annotations
 
 import copy
+import random
 import secrets
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +39,15 @@ _SYSTEM_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGraceP
                 "generation", "selfLink")
 
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
+
+
+_uid_random = random.Random(secrets.randbits(128))
+
+
+def new_uid() -> str:
+    """A random (version 4) UUID. Drawn from a PRNG seeded from the OS once: uids must
+    be unique, not secret, and os.urandom per object is a syscall on every create."""
+    return str(uuid.UUID(int=_uid_random.getrandbits(128), version=4))
 
 
 def now_rfc3339(now: datetime | None = None) -> str:

@@ -47,28 +47,62 @@ ROOT = "/registry/"
 ADDED, MODIFIED, DELETED, BOOKMARK, ERROR = "ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"
 
 
+_META_HEAD = b'{"metadata":{'
+
+
 class CachedObject:
-    """One object version as served: decoded once, encoded once. Immutable by contract."""
+    """One object version as served, encoded once. Immutable by contract.
 
-    __slots__ = ("_fields", "key", "labels", "name", "namespace", "obj", "raw", "revision",
-                 "uid")
+    Stored values begin with their metadata (`rest.encode_for_store`), so the served
+    JSON is the stored bytes with `resourceVersion` spliced in: no decode on the
+    write path. The dict form is decoded on first use (Tables, label filters, gets).
+    """
 
-    def __init__(self, key: str, obj: dict[str, Any], revision: int) -> None:
-        meta = obj.setdefault("metadata", {})
-        meta["resourceVersion"] = str(revision)
+    __slots__ = ("_fields", "_labels", "_obj", "key", "name", "namespace", "raw", "revision")
+
+    def __init__(self, key: str, obj: dict[str, Any] | None, revision: int, *,
+                 raw: bytes | None = None, namespaced: bool | None = None) -> None:
         self.key = key
-        self.obj = obj
-        self.raw = orjson.dumps(obj)
         self.revision = revision
-        self.namespace: str = meta.get("namespace") or ""
-        self.name: str = meta.get("name") or ""
-        self.uid: str = meta.get("uid") or ""
-        self.labels: dict[str, str] = meta.get("labels") or {}
         self._fields: dict[str, str] | None = None
+        self._labels: dict[str, str] | None = None
+        if obj is not None:
+            meta = obj.setdefault("metadata", {})
+            meta["resourceVersion"] = str(revision)
+            self._obj: dict[str, Any] | None = obj
+            self.raw = orjson.dumps(obj)
+            self.namespace: str = meta.get("namespace") or ""
+            self.name: str = meta.get("name") or ""
+            return
+        assert raw is not None and namespaced is not None
+        self._obj = None
+        self.raw = raw
+        if namespaced:
+            _, self.namespace, self.name = key.rsplit("/", 2)
+        else:
+            self.namespace, self.name = "", key.rsplit("/", 1)[1]
 
     @classmethod
-    def from_kv(cls, kv: KeyValue) -> CachedObject:
-        return cls(kv.key, orjson.loads(kv.value), kv.mod_revision)
+    def from_kv(cls, kv: KeyValue, namespaced: bool | None = None) -> CachedObject:
+        value = kv.value
+        if namespaced is not None and value.startswith(_META_HEAD):
+            rv = b'"resourceVersion":"%d"' % kv.mod_revision
+            rest = value[len(_META_HEAD):]
+            raw = _META_HEAD + rv + (rest if rest[:1] == b"}" else b"," + rest)
+            return cls(kv.key, None, kv.mod_revision, raw=raw, namespaced=namespaced)
+        return cls(kv.key, orjson.loads(value), kv.mod_revision)
+
+    @property
+    def obj(self) -> dict[str, Any]:
+        if self._obj is None:
+            self._obj = orjson.loads(self.raw)
+        return self._obj
+
+    @property
+    def labels(self) -> dict[str, str]:
+        if self._labels is None:
+            self._labels = (self.obj.get("metadata") or {}).get("labels") or {}
+        return self._labels
 
     def fields(self, group: str, kind: str, namespaced: bool) -> dict[str, str]:
         if self._fields is None:
@@ -228,12 +262,12 @@ class ResourceCache:
         key = ev.kv.key
         prev = self.objects.get(key)
         if ev.type == "DELETE":
-            gone = CachedObject.from_kv(ev.kv)
+            gone = CachedObject.from_kv(ev.kv, self.namespaced)
             self.objects.pop(key, None)
             self._sorted = None
             wev = WatchEvent(DELETED, gone, prev)
         else:
-            cur = CachedObject.from_kv(ev.kv)
+            cur = CachedObject.from_kv(ev.kv, self.namespaced)
             self.objects[key] = cur
             if prev is None:
                 self._sorted = None
@@ -377,7 +411,7 @@ class WatchCache:
         for kv in result.items:
             cache = self._route(kv.key)
             if cache is not None:
-                by_cache[cache.prefix].append(CachedObject.from_kv(kv))
+                by_cache[cache.prefix].append(CachedObject.from_kv(kv, cache.namespaced))
         for prefix, cache in self.caches.items():
             cache.reset(by_cache[prefix], result.revision)
         self.revision = result.revision

@@ -185,3 +185,22 @@ def test_wait_for_future_revision_times_out() -> None:
             raise AssertionError("expected TooLargeResourceVersion")
 
     run(body)
+
+
+def test_stored_bytes_are_served_with_the_resource_version_spliced_in() -> None:
+    from kybernetes.apiserver.rest import encode_for_store
+    from kybernetes.apiserver.watchcache import CachedObject
+    from kybernetes.storage.interface import KeyValue
+
+    obj = {"kind": "Pod", "apiVersion": "v1", "spec": {"x": 1},
+           "metadata": {"name": "p", "namespace": "a", "resourceVersion": "3",
+                        "labels": {"k": "v"}}}
+    value = encode_for_store(obj)
+    assert value.startswith(b'{"metadata":{') and b"resourceVersion" not in value
+    o = CachedObject.from_kv(KeyValue("/registry/pods/a/p", value, 5, 9), namespaced=True)
+    assert (o.namespace, o.name, o.labels) == ("a", "p", {"k": "v"})
+    assert orjson.loads(o.raw) == {**obj, "metadata": {**obj["metadata"], "resourceVersion": "9"}}
+    empty = CachedObject.from_kv(KeyValue("/registry/namespaces/x", encode_for_store(
+        {"metadata": {}, "kind": "Namespace"}), 1, 2), namespaced=False)
+    assert (empty.namespace, empty.name) == ("", "x")
+    assert orjson.loads(empty.raw) == {"metadata": {"resourceVersion": "2"}, "kind": "Namespace"}
