@@ -23,6 +23,7 @@ from kybernetes.api.errors import StatusError, bad_request, expired, method_not_
 from kybernetes.api.registry import Registry, ResourceInfo
 from kybernetes.apiserver import codec
 from kybernetes.apiserver.authn import UserInfo
+from kybernetes.apiserver.eviction import evict
 from kybernetes.apiserver.paths import RequestInfo
 from kybernetes.apiserver.rest import RestStorage, WriteOptions, parse_rv
 from kybernetes.apiserver.reviews import Reviews
@@ -402,6 +403,13 @@ class ResourceHandlers:
             return await self._token(request, ri, info)
         if sub == "binding" and verb == "create":
             return await self.reviews.bind(request, ri, user, self)
+        if sub == "eviction" and verb == "create":
+            opts = self.write_options(request, user)
+            body = await self._body(request)
+            eviction = codec.decode_body(body, codec.request_content_type(request.headers))
+            await evict(self.rest, self.registry, ri.namespace, ri.name, eviction, opts)
+            return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {},
+                                  "status": "Success", "code": 201}, 201)
         raise not_found_path()
 
     async def _token(self, request: web.Request, ri: RequestInfo, info: ResourceInfo
