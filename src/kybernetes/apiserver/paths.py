@@ -15,6 +15,7 @@ upstream's `request.RequestInfoFactory`:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -46,7 +47,12 @@ class RequestInfo:
 
 def parse(path: str, method: str, query: Mapping[str, str]) -> RequestInfo:
     """Parse one request; never raises (unknown shapes become non-resource requests)."""
-    method = method.upper()
+    return _parse(path, method.upper(), query.get("watch", "").lower() in _TRUE)
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse(path: str, method: str, watch: bool) -> RequestInfo:
+    query = {"watch": "true"} if watch else {}
     parts = [p for p in path.strip("/").split("/") if p] if path != "/" else []
     plain = RequestInfo(path=path, verb=method.lower())
     if not parts or parts[0] not in ("api", "apis"):

@@ -12,8 +12,9 @@ from __future__ import annotations
 import copy
 import random
 import secrets
+import time
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from kybernetes.api.registry import ResourceInfo
@@ -50,8 +51,19 @@ def new_uid() -> str:
     return str(uuid.UUID(int=_uid_random.getrandbits(128), version=4))
 
 
+_clock_cache: tuple[int, str] = (0, "")
+
+
 def now_rfc3339(now: datetime | None = None) -> str:
-    return (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """RFC 3339 UTC to the second, as metav1.Time serializes. The current time's text
+    is cached per second (strftime showed up in create profiles)."""
+    global _clock_cache
+    if now is not None:
+        return now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    second = int(time.time())
+    if _clock_cache[0] != second:
+        _clock_cache = (second, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second)))
+    return _clock_cache[1]
 
 
 def generate_name(prefix: str) -> str:
