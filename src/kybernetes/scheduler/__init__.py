@@ -1,0 +1,1 @@
+"""kybernetes.scheduler: kube-scheduler (queue, framework, in-tree plug-ins, binding)."""
