@@ -1,0 +1,1 @@
+"""Generated CRI v1 modules (see ../regen.py); do not edit."""
