@@ -11,7 +11,8 @@ value the client set. Values follow k8s.io/kubernetes pkg/apis/*/v1/defaults.go
     apps/v1     Deployment, ReplicaSet, StatefulSet, DaemonSet
     batch/v1    Job, CronJob
     others      RBAC subjects and roleRefs, NetworkPolicy, EndpointSlice,
-                HPA, PriorityClass, StorageClass, CSIDriver, webhook configurations
+                HPA, PriorityClass, StorageClass, CSIDriver, webhook configurations,
+                ValidatingAdmissionPolicy(Binding)
 
 What is *not* here, because upstream does it elsewhere: the cluster IP and node
 ports (service REST allocation), `status.phase: Pending` and QoS class of a new
@@ -27,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from kybernetes.api import crd
 from kybernetes.api.registry import ResourceInfo
 
 Obj = dict[str, Any]
@@ -526,6 +528,28 @@ def _webhooks(mutating: bool) -> Callable[[Obj], None]:
     return apply
 
 
+def _match_resources(mr: Any) -> None:
+    """MatchResources of a ValidatingAdmissionPolicy (or a binding's, when set)."""
+    if not isinstance(mr, dict):
+        return
+    for key, value in (("namespaceSelector", {}), ("objectSelector", {}),
+                       ("matchPolicy", "Equivalent")):
+        _default(mr, key, value)
+    for key in ("resourceRules", "excludeResourceRules"):
+        for rule in _dicts(mr, key):
+            _default(rule, "scope", "*")
+
+
+def _validating_admission_policy(obj: Obj) -> None:
+    spec = _sub(obj, "spec")
+    _default(spec, "failurePolicy", "Fail")
+    _match_resources(spec.get("matchConstraints"))
+
+
+def _validating_admission_policy_binding(obj: Obj) -> None:
+    _match_resources(_sub(obj, "spec").get("matchResources"))
+
+
 _BY_KIND: dict[tuple[str, str], Callable[[Obj], None]] = {
     ("", "Pod"): _pod,
     ("", "PodTemplate"): _pod_template_kind,
@@ -552,6 +576,10 @@ _BY_KIND: dict[tuple[str, str], Callable[[Obj], None]] = {
     ("storage.k8s.io", "CSIDriver"): _csi_driver,
     ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"): _webhooks(True),
     ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"): _webhooks(False),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"): _validating_admission_policy,
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"):
+        _validating_admission_policy_binding,
+    ("apiextensions.k8s.io", "CustomResourceDefinition"): crd.default_crd,
 }
 
 
@@ -561,6 +589,9 @@ def apply_defaults(info: ResourceInfo, obj: Obj) -> None:
     Kinds without defaults (ConfigMap, ServiceAccount, Lease, Event, custom
     resources, ...) are left untouched.
     """
+    if info.custom is not None:  # a custom resource: its schema's defaults
+        info.custom.default(obj)
+        return
     if info.group == "autoscaling":
         fn = _hpa_v1 if info.version == "v1" else _hpa_v2
         if info.kind == "HorizontalPodAutoscaler":

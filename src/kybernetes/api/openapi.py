@@ -70,6 +70,7 @@ _STREAM_TYPES = (*_JSON_TYPES, "application/json;stream=watch",
                  "application/vnd.kubernetes.protobuf;stream=watch")
 _PATCH_TYPES = ("application/apply-patch+yaml", "application/json-patch+json",
                 "application/merge-patch+json", "application/strategic-merge-patch+json")
+_CR_PATCH_TYPES = tuple(t for t in _PATCH_TYPES if "strategic" not in t)
 _CONNECT_METHODS = {"get": "get", "create": "post", "delete": "delete", "patch": "patch",
                     "update": "put"}
 
@@ -147,6 +148,8 @@ def _closure(name: str) -> frozenset[str]:
 
 def _schemas(names: Iterable[str], v3: bool, extra: dict[str, Any]) -> dict[str, Any]:
     wanted: set[str] = set()
+    names = set(names)
+    _refs(extra, names)  # custom resources' schemas point at ObjectMeta and ListMeta
     for name in names:
         if name in schema.definitions():
             wanted |= _closure(name)
@@ -386,6 +389,10 @@ def _resource_paths(info: ResourceInfo) -> dict[str, dict[str, Any]]:
 
     for sub in info.subresources:
         _subresource_paths(info, sub, item, (*path_params, "name"), out, add)
+    if info.custom is not None:  # no strategic merge patch for custom resources
+        for entry in out.values():
+            for op in entry["ops"]:
+                op["custom"] = True
     return out
 
 
@@ -456,13 +463,17 @@ def _response_schema(target: str, v3: bool) -> dict[str, Any]:
 _STATUS_TEXT = {"200": "OK", "201": "Created", "202": "Accepted"}
 
 
+def _patch_types(op: dict[str, Any]) -> tuple[str, ...]:
+    return _CR_PATCH_TYPES if op.get("custom") else _PATCH_TYPES
+
+
 def _render_v3(op: dict[str, Any], tag: str) -> dict[str, Any]:
     out: dict[str, Any] = {"tags": [tag], "description": op["description"],
                            "operationId": op["id"]}
     if op["params"]:
         out["parameters"] = _params(op["params"])
     if op["body"] is not None:
-        types = _PATCH_TYPES if op["patch"] else ("*/*",)
+        types = _patch_types(op) if op["patch"] else ("*/*",)
         out["requestBody"] = {
             "content": {t: {"schema": _ref(op["body"], True)} for t in types},
             "required": not op["action"].startswith("delete"),
@@ -486,7 +497,7 @@ def _render_v3(op: dict[str, Any], tag: str) -> dict[str, Any]:
 def _render_v2(op: dict[str, Any], tag: str) -> dict[str, Any]:
     out: dict[str, Any] = {"description": op["description"]}
     if op["body"] is not None:
-        out["consumes"] = list(_PATCH_TYPES) if op["patch"] else ["*/*"]
+        out["consumes"] = list(_patch_types(op)) if op["patch"] else ["*/*"]
     else:
         out["consumes"] = ["*/*"]
     streams = any(t == "string" for t in op["responses"].values())
@@ -544,6 +555,9 @@ def _open_schemas(infos: Iterable[ResourceInfo], v3: bool) -> dict[str, Any]:
     """Open object schemas for kinds without an upstream definition (CRDs)."""
     out: dict[str, Any] = {}
     for info in infos:
+        if info.custom is not None:  # a CRD's schema (api.crd)
+            out.update(info.custom.openapi_schemas(v3))
+            continue
         for kind in (info.kind, info.list_kind):
             if schema.definition_name(info.group, info.version, kind) is not None:
                 continue

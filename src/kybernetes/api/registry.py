@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 STANDARD_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 CREATE_ONLY = ("create",)
@@ -40,10 +41,13 @@ class ResourceInfo:
     virtual: bool = False
     # Storage key segment; defaults to "<group>/<plural>" ("<plural>" for core).
     storage_resource: str = ""
+    # A custom resource's `api.crd.CustomResource` (schema, columns, scale); None for
+    # built-ins. Hashable, so infos stay usable as cache keys.
+    custom: Any = None
 
     @property
     def singular(self) -> str:
-        return self.kind.lower()
+        return self.custom.singular if self.custom is not None else self.kind.lower()
 
     @property
     def group_version(self) -> str:
@@ -55,7 +59,7 @@ class ResourceInfo:
 
     @property
     def list_kind(self) -> str:
-        return self.kind + "List"
+        return self.custom.list_kind if self.custom is not None else self.kind + "List"
 
     @property
     def qualified(self) -> str:
@@ -206,6 +210,20 @@ BUILTIN: tuple[ResourceInfo, ...] = (
     _r("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", short_names=("pdb",),
        subresources=(_status("PodDisruptionBudget"),)),
     _r("node.k8s.io", "v1", "RuntimeClass", "runtimeclasses", False),
+    # admissionregistration
+    _r("admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration",
+       "mutatingwebhookconfigurations", False, categories=("api-extensions",)),
+    _r("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration",
+       "validatingwebhookconfigurations", False, categories=("api-extensions",)),
+    _r("admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicy",
+       "validatingadmissionpolicies", False, categories=("api-extensions",),
+       subresources=(_status("ValidatingAdmissionPolicy"),)),
+    _r("admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicyBinding",
+       "validatingadmissionpolicybindings", False, categories=("api-extensions",)),
+    # apiextensions
+    _r("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions",
+       False, short_names=("crd", "crds"), categories=("api-extensions",),
+       subresources=(_status("CustomResourceDefinition"),)),
 )
 
 # Group order in discovery, as upstream lists them (preferred versions first).

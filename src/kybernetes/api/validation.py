@@ -242,7 +242,9 @@ def _meta_common(out: Causes, info: ResourceInfo, meta: Obj) -> None:
     _annotations(out, meta.get("annotations"), "metadata.annotations")
     _owner_refs(out, _l(meta, "ownerReferences"), "metadata.ownerReferences")
     # Built-in kinds also require unqualified finalizers to be standard ones.
-    core = "." not in info.group or info.group.endswith(".k8s.io")
+    # (apiextensions and custom resources use apimachinery's generic rule only).
+    core = ("." not in info.group or info.group.endswith(".k8s.io")) and (
+        info.custom is None and info.group != "apiextensions.k8s.io")
     _finalizers(out, _l(meta, "finalizers"), "metadata.finalizers", core)
 
 
@@ -1188,6 +1190,25 @@ def _role_ref_value(ref: Obj) -> str:
 
 Check = Callable[[Causes, Obj], None]
 
+
+def _admission_config(kind: str) -> Check:
+    def check(out: Causes, obj: Obj) -> None:
+        # Imported here: api.admissionregistration builds on this module's helpers.
+        from kybernetes.api import admissionregistration
+
+        admissionregistration.check(kind, out, obj)
+    return check
+
+
+_ADMISSION = "admissionregistration.k8s.io"
+
+
+def _crd(out: Causes, obj: Obj) -> None:
+    # Imported here: api.crd_validation builds on this module's helpers.
+    from kybernetes.api import crd_validation
+
+    out.extend(crd_validation.validate_crd(obj))
+
 _CREATE: dict[tuple[str, str], Check] = {
     ("", "Pod"): lambda out, o: out.extend(validate_pod_spec(_d(o, "spec"), "spec")),
     ("", "PodTemplate"): lambda out, o: _template(out, o.get("template"), "template", None),
@@ -1210,6 +1231,10 @@ _CREATE: dict[tuple[str, str], Check] = {
     (RBAC_GROUP, "ClusterRole"): lambda out, o: _rules(out, o, False),
     (RBAC_GROUP, "RoleBinding"): lambda out, o: _binding(out, o, True),
     (RBAC_GROUP, "ClusterRoleBinding"): lambda out, o: _binding(out, o, False),
+    **{(_ADMISSION, kind): _admission_config(kind) for kind in (
+        "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+        "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")},
+    ("apiextensions.k8s.io", "CustomResourceDefinition"): _crd,
 }
 
 
@@ -1223,6 +1248,8 @@ def validate_create(info: ResourceInfo, obj: Obj) -> Causes:
     check = _CREATE.get(_kind_key(info))
     if check is not None:
         check(out, obj)
+    if info.custom is not None:  # a custom resource: its CRD's schema and rules
+        out.extend(info.custom.validate(obj, None))
     return out
 
 
@@ -1260,6 +1287,10 @@ def _update_specific(out: Causes, info: ResourceInfo, obj: Obj, old: Obj) -> Non
         if _d(obj, "roleRef") != _d(old, "roleRef"):
             out.append(invalid("roleRef", _role_ref_value(_d(obj, "roleRef")),
                                "cannot change roleRef", raw=True))
+    elif key == ("apiextensions.k8s.io", "CustomResourceDefinition"):
+        from kybernetes.api import crd_validation
+
+        out.extend(crd_validation.validate_crd_update(obj, old))
 
 
 def _job_update(out: Causes, spec: Obj, old_spec: Obj, old: Obj) -> None:
@@ -1286,6 +1317,8 @@ def validate_update(info: ResourceInfo, obj: Obj, old: Obj) -> Causes:
     if check is not None:
         check(out, obj)
     _update_specific(out, info, obj, old)
+    if info.custom is not None:
+        out.extend(info.custom.validate(obj, old))
     return out
 
 
@@ -1303,4 +1336,6 @@ def validate_status_update(info: ResourceInfo, obj: Obj, old: Obj) -> Causes:
         phases = ("Pending", "Running", "Succeeded", "Failed", "Unknown")
         if phase and phase not in phases:
             out.append(not_supported("status.phase", phase, phases))
+    if info.custom is not None:
+        out.extend(info.custom.validate(obj, old))
     return out

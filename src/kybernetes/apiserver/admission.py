@@ -3,17 +3,23 @@
 Owns `AdmissionRequest`, the `MutatingPlugin` / `ValidatingPlugin` seams, the
 `AdmissionChain` that runs them, and the NamespaceLifecycle plug-in.
 
-Order (DESIGN.md data flow): mutating plug-ins run in list order and may change
-``req.obj`` in place; then the object is defaulted and validated; then validating
-plug-ins run in list order and must not change anything. A plug-in rejects a request by
-raising `StatusError`; the first rejection ends the request and nothing is written.
+Order (as upstream's handlers and registry): the decoded object is defaulted; mutating
+plug-ins run in list order and may change ``req.obj`` in place (a plug-in that patches
+re-defaults what it changed); then the create/update strategy and validation run; then
+validating plug-ins run in list order and must not change the object (they may add
+client warnings to ``req.warnings``). DELETE runs both lists with ``obj`` None. A plug-in
+rejects a request by raising `StatusError`; the first rejection ends the request and
+nothing is written.
+
+The chain the server assembles ends as upstream's does: MutatingAdmissionWebhook
+(`webhooks`), ValidatingAdmissionPolicy (`policies`), ValidatingAdmissionWebhook.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from kybernetes.api.errors import Cause, StatusError, forbidden, not_found
@@ -33,6 +39,9 @@ class AdmissionRequest:
 
     `obj` is the object being written (None for DELETE and most CONNECTs), `old_obj` the
     stored object for UPDATE and DELETE. `name` may be empty on CREATE with generateName.
+    `options` is the request's CreateOptions/UpdateOptions/DeleteOptions body when the
+    caller has one (None: plug-ins derive it from `dry_run`). `warnings` is the request's
+    list of client warnings (Warning headers): plug-ins append to it.
     """
 
     operation: Operation
@@ -48,6 +57,8 @@ class AdmissionRequest:
     obj: dict[str, Any] | None = None
     old_obj: dict[str, Any] | None = None
     dry_run: bool = False
+    options: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def qualified_resource(self) -> str:

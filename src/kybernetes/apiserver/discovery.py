@@ -118,6 +118,8 @@ def _storage_hash(registry: Registry, versions: list[str], info: ResourceInfo) -
     override = _STORAGE_OVERRIDES.get((info.group, info.kind))
     if override is not None:
         return storage_version_hash(*override)
+    if info.custom is not None:
+        return storage_version_hash(info.group, info.custom.storage_version, info.kind)
     stored = next(
         (v for v in versions if registry.get(info.group, v, info.plural) is not None),
         info.version,
@@ -189,9 +191,11 @@ def api_resource_list(registry: Registry, group: str, version: str) -> Doc | Non
 
 
 def _aggregated_resource(info: ResourceInfo) -> Doc:
+    # Custom resources name their group/version (customresource_discovery_controller.go).
+    gv = (info.group, info.version) if info.custom is not None else ("", "")
     entry: Doc = {
         "resource": info.plural,
-        "responseKind": {"group": "", "version": "", "kind": info.kind},
+        "responseKind": {"group": gv[0], "version": gv[1], "kind": info.kind},
         "scope": "Namespaced" if info.namespaced else "Cluster",
         "singularResource": info.singular,
         "verbs": list(info.verbs),
@@ -203,7 +207,7 @@ def _aggregated_resource(info: ResourceInfo) -> Doc:
     if info.subresources:
         subs = []
         for sub in sorted(info.subresources, key=lambda s: s.name):
-            group, version = _sub_gv(info, sub)
+            group, version = _sub_gv(info, sub) if not gv[1] or sub.version else gv
             subs.append({
                 "subresource": sub.name,
                 "responseKind": {"group": group, "version": version, "kind": sub.kind},

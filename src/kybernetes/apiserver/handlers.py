@@ -20,8 +20,10 @@ from aiohttp import web
 
 from kybernetes.api import selectors, tables
 from kybernetes.api.errors import StatusError, bad_request, expired, method_not_allowed
+from kybernetes.api.managedfields import manager_from_user_agent
 from kybernetes.api.registry import Registry, ResourceInfo
 from kybernetes.apiserver import codec
+from kybernetes.apiserver.apply import patch_options, server_side_apply
 from kybernetes.apiserver.authn import UserInfo
 from kybernetes.apiserver.eviction import evict
 from kybernetes.apiserver.paths import RequestInfo
@@ -288,10 +290,15 @@ class ResourceHandlers:
     async def _body(self, request: web.Request) -> bytes:
         if request.content_length is not None and request.content_length > codec.MAX_BODY_BYTES:
             raise _too_large()
-        body = await request.content.read(codec.MAX_BODY_BYTES + 1)
-        if len(body) > codec.MAX_BODY_BYTES:
-            raise _too_large()
-        return body
+        # StreamReader.read(n) returns what has arrived so far (at most n): read to EOF.
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := await request.content.read(codec.MAX_BODY_BYTES + 1 - size):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > codec.MAX_BODY_BYTES:
+                raise _too_large()
+        return b"".join(chunks)
 
     def write_options(self, request: web.Request, user: UserInfo) -> WriteOptions:
         q = request.query
@@ -303,8 +310,12 @@ class ResourceHandlers:
         if fv not in ("Ignore", "Warn", "Strict"):
             raise bad_request(f"fieldValidation: Unsupported value: \"{fv}\": supported values: "
                               '"Ignore", "Strict", "Warn"')
+        # No fieldManager: the User-Agent's first word names the manager (upstream
+        # managerOrUserAgent).
+        manager = q.get("fieldManager", "") or manager_from_user_agent(
+            request.headers.get("User-Agent", ""))
         return WriteOptions(user=user, dry_run=bool(dry), field_validation=fv,
-                            field_manager=q.get("fieldManager", ""))
+                            field_manager=manager)
 
     async def create(self, request: web.Request, ri: RequestInfo, info: ResourceInfo,
                      user: UserInfo) -> web.StreamResponse:
@@ -331,9 +342,12 @@ class ResourceHandlers:
         ptype = codec.media_type(request.headers.get("Content-Type"))
         if ptype not in codec.PATCH_TYPES:
             raise codec.unsupported_media_type(ptype)
-        if ptype == codec.APPLY_PATCH:
-            raise codec.unsupported_media_type(ptype)
         body = await self._body(request)
+        if ptype == codec.APPLY_PATCH:
+            out, created = await server_side_apply(self.rest, info, ri.namespace, ri.name, body,
+                                                   request.query, opts, subresource)
+            return json_response(out, 201 if created else 200, warnings=opts.warnings)
+        patch_options(request.query, ptype)
         out = await self.rest.patch(info, ri.namespace, ri.name, ptype, body, opts, subresource)
         return json_response(out, warnings=opts.warnings)
 

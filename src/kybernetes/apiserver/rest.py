@@ -22,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from kybernetes.api import crd
 from kybernetes.api import schema as api_schema
 from kybernetes.api.conversion import convert
 from kybernetes.api.defaults import apply_defaults
@@ -53,7 +54,7 @@ from kybernetes.api.patch import (
 )
 from kybernetes.api.registry import ResourceInfo
 from kybernetes.api.validation import validate_create, validate_status_update, validate_update
-from kybernetes.apiserver import codec, strategy
+from kybernetes.apiserver import codec, fieldmanager, strategy
 from kybernetes.apiserver.admission import AdmissionChain, AdmissionRequest, Operation
 from kybernetes.apiserver.allocators import ServiceAllocator
 from kybernetes.apiserver.authn import UserInfo
@@ -83,6 +84,8 @@ _CREATE_ON_UPDATE = frozenset({("", "Endpoints"), ("", "LimitRange"), ("", "Even
                                ("rbac.authorization.k8s.io", "ClusterRole"),
                                ("rbac.authorization.k8s.io", "RoleBinding"),
                                ("rbac.authorization.k8s.io", "ClusterRoleBinding")})
+# Subresource writes whose object is not defaulted (_prepare keeps or replaces parts).
+_NOT_DEFAULTED = frozenset({"status", "finalize", "binding"})
 _SCALABLE = frozenset({("apps", "Deployment"), ("apps", "ReplicaSet"), ("apps", "StatefulSet"),
                        ("", "ReplicationController")})
 
@@ -189,6 +192,8 @@ class RestStorage:
         """A stored object as `info`'s version serves it."""
         if obj.get("apiVersion", info.group_version) == info.group_version:
             return obj
+        if info.custom is not None:  # CRD conversion strategy None: only apiVersion changes
+            return {**obj, "apiVersion": info.group_version}
         return convert(obj, info.group_version)
 
     def stored(self, info: ResourceInfo, obj: Obj) -> Obj:
@@ -196,6 +201,8 @@ class RestStorage:
         target = self.storage_version(info)
         if target == info.group_version:
             return obj
+        if info.custom is not None:
+            return {**obj, "apiVersion": target}
         return convert(obj, target)
 
     # --- reads --------------------------------------------------------------------------
@@ -326,6 +333,9 @@ class RestStorage:
         sch = api_schema.for_kind(info.group, version, kind)
         report = check_and_prune(obj, sch, raw=raw if opts.field_validation != "Ignore" else None,
                                  kind=kind, version=version)
+        if info.custom is not None:  # a custom resource: decoded by its CRD's schema
+            report.type_errors.extend(info.custom.decode_errors(obj))
+            report.unknown.extend(info.custom.prune(obj))
         msg = type_error_message(report)
         if msg:
             raise bad_request(msg)
@@ -338,12 +348,13 @@ class RestStorage:
 
     def _admission_request(self, info: ResourceInfo, op: Operation, namespace: str, name: str,
                            obj: Obj | None, old: Obj | None, opts: WriteOptions,
-                           subresource: str = "") -> AdmissionRequest:
+                           subresource: str = "", options: Obj | None = None
+                           ) -> AdmissionRequest:
         return AdmissionRequest(
             operation=op, group=info.group, version=info.version, resource=info.plural,
             kind=info.kind, namespaced=info.namespaced, user=opts.user,
             subresource=subresource, namespace=namespace, name=name, obj=obj, old_obj=old,
-            dry_run=opts.dry_run)
+            dry_run=opts.dry_run, options=options, warnings=opts.warnings)
 
     # --- create -----------------------------------------------------------------------
 
@@ -359,11 +370,15 @@ class RestStorage:
         if meta.get("resourceVersion"):
             raise bad_request("resourceVersion should not be set on objects to be created")
         apply_defaults(info, obj)
-        strategy.prepare_create(info, obj, uid=strategy.new_uid(),
-                                now=strategy.now_rfc3339())
+        fieldmanager.track(info, obj, None, opts)
         req = self._admission_request(info, Operation.CREATE, namespace,
                                       meta.get("name") or "", obj, None, opts)
+        # Upstream order: decode+default, mutating admission, then PrepareForCreate
+        # (system metadata, status reset), validation, validating admission.
         await self.admission.run_mutating(req)
+        meta = obj.setdefault("metadata", {})
+        strategy.prepare_create(info, obj, uid=strategy.new_uid(),
+                                now=strategy.now_rfc3339())
         generated = not meta.get("name") and bool(meta.get("generateName"))
         for attempt in range(8 if generated else 1):
             if generated:
@@ -485,6 +500,14 @@ class RestStorage:
             new_meta["name"] = name
             if info.namespaced:
                 new_meta["namespace"] = namespace
+            # Upstream order: the updated object (defaulted) goes through mutating
+            # admission, then PrepareForUpdate and validation, then validating admission.
+            if subresource not in _NOT_DEFAULTED:
+                apply_defaults(info, new)
+            fieldmanager.track(info, new, old, opts, subresource)
+            await self.admission.run_mutating(self._admission_request(
+                info, Operation.UPDATE, namespace if info.namespaced else "", name, new, old,
+                opts, subresource))
             stored = self._prepare(info, subresource, new, old)
             taken = await self._allocate(info, stored, old, opts) if not subresource else []
             try:
@@ -509,7 +532,6 @@ class RestStorage:
         req = self._admission_request(info, Operation.UPDATE, key.rsplit("/", 2)[-2]
                                       if info.namespaced else "", name, stored, old, opts,
                                       subresource)
-        await self.admission.run_mutating(req)
         await self.admission.run_validating(req)
         stored_meta = stored["metadata"]
         finished = stored_meta.get("deletionTimestamp") and not stored_meta.get(
@@ -559,7 +581,7 @@ class RestStorage:
             return strategy.prepare_finalize(new, old)
         if subresource == "binding":
             return new
-        apply_defaults(info, new)
+        # Defaults were applied before mutating admission (_guaranteed_update).
         strategy.prepare_update(info, new, old)
         return new
 
@@ -582,6 +604,8 @@ class RestStorage:
     # --- scale ---------------------------------------------------------------------------
 
     def check_scalable(self, info: ResourceInfo) -> None:
+        if info.custom is not None and info.custom.scale is not None:
+            return
         if (info.group, info.kind) not in _SCALABLE:
             raise not_found(info.plural, "scale", info.group)
 
@@ -618,7 +642,7 @@ class RestStorage:
                     "FieldValueInvalid",
                     f"Invalid value: {replicas}: must be greater than or equal to 0",
                     "spec.replicas")], "autoscaling")
-            old.setdefault("spec", {})["replicas"] = replicas
+            strategy.set_scale_replicas(info, old, replicas)
             rv = _rv(new_scale)
             old["metadata"]["resourceVersion"] = rv or old["metadata"]["resourceVersion"]
             return old
@@ -656,7 +680,11 @@ class RestStorage:
                                f"precondition: {pre['resourceVersion']}, ResourceVersion in "
                                f"object meta: {meta['resourceVersion']}", info.group)
             req = self._admission_request(info, Operation.DELETE, namespace, name, None, old,
-                                          opts)
+                                          opts, options={**options,
+                                                         "kind": "DeleteOptions",
+                                                         "apiVersion": "meta.k8s.io/v1"})
+            # As upstream's AdmissionToValidateObjectDeleteFunc: mutating, then validating.
+            await self.admission.run_mutating(req)
             await self.admission.run_validating(req)
             pending = self._deferred_delete(info, old, grace_req)
             if pending is not None:
@@ -690,6 +718,8 @@ class RestStorage:
         meta = obj["metadata"]
         now = datetime.now(UTC)
         kind = (info.group, info.kind)
+        if kind == (crd.GROUP, crd.KIND) and not meta.get("deletionTimestamp"):
+            return crd.mark_for_deletion(obj, strategy.now_rfc3339(now))
         if kind == ("", "Namespace"):
             new = copy.deepcopy(obj)
             new["metadata"].setdefault("deletionTimestamp", strategy.now_rfc3339(now))

@@ -48,11 +48,14 @@ from kybernetes.apiserver.authz import (
     PublicInfoAuthorizer,
     SystemMastersAuthorizer,
 )
+from kybernetes.apiserver.crds import CrdController
 from kybernetes.apiserver.handlers import ResourceHandlers, json_response, not_found_path
+from kybernetes.apiserver.policies import ValidatingAdmissionPolicies
 from kybernetes.apiserver.rest import RestStorage
 from kybernetes.apiserver.reviews import Reviews
 from kybernetes.apiserver.serviceaccounts import ServiceAccountTokenVerifier, TokenIssuer
 from kybernetes.apiserver.watchcache import WatchCache
+from kybernetes.apiserver.webhooks import WebhookAdmission
 from kybernetes.storage.interface import Store
 
 log = logging.getLogger("kybernetes.apiserver")
@@ -123,6 +126,16 @@ class ApiServer:
                 self.rest.storage_versions[info.key_prefix()] = _storage_gv(self.registry,
                                                                            info.key_prefix())
         self.admission.validating.append(NamespaceLifecycle(self.rest.namespace))
+        self.crds = CrdController(self.registry, self.rest, self.cache)
+        self.admission.validating.append(self.crds.admission())
+        # Upstream plug-in order ends: MutatingAdmissionWebhook, ValidatingAdmissionPolicy,
+        # ValidatingAdmissionWebhook.
+        self.webhooks = WebhookAdmission(cache=self.cache, registry=self.registry,
+                                         namespace_lookup=self.rest.namespace)
+        self.admission.mutating.append(self.webhooks.mutating)
+        self.admission.validating.append(ValidatingAdmissionPolicies(
+            cache=self.cache, registry=self.registry, namespace_lookup=self.rest.namespace))
+        self.admission.validating.append(self.webhooks.validating)
         self.authorizer = AuthorizerChain([PublicInfoAuthorizer(), SystemMastersAuthorizer(),
                                            AlwaysAllowAuthenticated()])
         self.tokens = TokenAuthenticator()
@@ -330,6 +343,7 @@ class ApiServer:
         self.authn = AuthenticatorChain(authenticators)
         await self.store.start()
         await self.cache.start()
+        await self.crds.start()
         # The cache holds every object: keep the cycle collector from walking it on each
         # full collection (80-100 ms pauses with 10,000 pods). Objects are plain trees,
         # freed by reference counting when replaced.
@@ -425,6 +439,8 @@ class ApiServer:
 
     async def stop(self) -> None:
         self.ready = False
+        await self.webhooks.close()
+        await self.crds.stop()
         await self.cache.close()
         if self._runner is not None:
             await self._runner.cleanup()

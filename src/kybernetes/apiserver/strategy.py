@@ -17,6 +17,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from kybernetes.api import crd
 from kybernetes.api.registry import ResourceInfo
 from kybernetes.api.tables import selector_string
 
@@ -105,6 +106,8 @@ def prepare_create(info: ResourceInfo, obj: Obj, *, uid: str, now: str) -> None:
         obj["status"] = {"phase": "Active"}
     elif key == ("", "Secret") and not obj.get("type"):
         obj["type"] = "Opaque"
+    elif crd.is_crd(info):
+        crd.prepare_create(obj)
 
 
 def prepare_named(info: ResourceInfo, obj: Obj) -> None:
@@ -166,6 +169,8 @@ def prepare_update(info: ResourceInfo, obj: Obj, old: Obj) -> None:
             spec.pop("finalizers", None)
         else:
             spec["finalizers"] = copy.deepcopy(old_fin)
+    if crd.is_crd(info):
+        crd.prepare_update(obj, old)
     if has_generation(info) and _spec_changed(obj, old):
         meta["generation"] = int(old_meta.get("generation") or 0) + 1
 
@@ -180,6 +185,7 @@ def prepare_status_update(info: ResourceInfo, obj: Obj, old: Obj) -> Obj:
     new_meta = obj.get("metadata") or {}
     if "resourceVersion" in new_meta:
         out["metadata"]["resourceVersion"] = new_meta["resourceVersion"]
+    carry_managed_fields(out, new_meta)
     if (info.group, info.kind) == ("", "Namespace"):
         # Namespace phase is the controller's; keep it when the client omits it.
         pass
@@ -194,7 +200,17 @@ def prepare_finalize(obj: Obj, old: Obj) -> Obj:
     rv = (obj.get("metadata") or {}).get("resourceVersion")
     if rv:
         out["metadata"]["resourceVersion"] = rv
+    carry_managed_fields(out, obj.get("metadata") or {})
     return out
+
+
+def carry_managed_fields(out: Obj, new_meta: Obj) -> None:
+    """A subresource write keeps the stored object but not its managedFields: the field
+    manager computed the request object's for this write (apiserver.fieldmanager)."""
+    if "managedFields" in new_meta:
+        out["metadata"]["managedFields"] = new_meta["managedFields"]
+    else:
+        out["metadata"].pop("managedFields", None)
 
 
 def _spec_changed(obj: Obj, old: Obj) -> bool:
@@ -249,8 +265,18 @@ def pod_grace_period(pod: Obj, requested: int | None) -> int:
 # --- scale ----------------------------------------------------------------------------
 
 
+def set_scale_replicas(info: ResourceInfo, obj: Obj, replicas: int) -> None:
+    """Write a Scale's spec.replicas into the scaled object (a CRD's specReplicasPath)."""
+    if info.custom is not None:
+        info.custom.set_replicas(obj, replicas)
+    else:
+        obj.setdefault("spec", {})["replicas"] = replicas
+
+
 def scale_of(info: ResourceInfo, obj: Obj) -> Obj:
     """The autoscaling/v1 Scale view of a scalable object."""
+    if info.custom is not None:
+        return info.custom.scale_of(obj)
     meta = obj.get("metadata") or {}
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     selector = spec.get("selector")

@@ -366,7 +366,8 @@ class WatchCache:
 
     def register(self, prefix: str, *, group: str, kind: str, namespaced: bool) -> ResourceCache:
         """Declare a resource's storage prefix (`/registry/pods/`). Must be called before start
-        for built-ins; later registrations (CRDs) start empty until the next re-list."""
+        for built-ins; later registrations start empty until the next re-list (CRDs use
+        `register_filled`)."""
         self._kinds[prefix] = (group, kind, namespaced)
         cache = self.caches.get(prefix)
         if cache is None:
@@ -374,6 +375,49 @@ class WatchCache:
                                   window=self.window)
             cache.floor = self.revision
             self.caches[prefix] = cache
+        return cache
+
+    async def register_filled(self, prefix: str, *, group: str, kind: str, namespaced: bool
+                              ) -> ResourceCache:
+        """Register a prefix after start (a CRD's) and load what the store holds under it.
+
+        The cache is routed at once, so events after the current revision R reach it
+        while the store is listed at R; the listing is then merged with those events
+        (their types recomputed against it). A prefix already registered is kept as is:
+        it has been fed all along."""
+        cache = self.caches.get(prefix)
+        if cache is not None:
+            if not cache.objects:  # a CRD re-created under another kind or scope
+                cache.group, cache.kind, cache.namespaced = group, kind, namespaced
+                self._kinds[prefix] = (group, kind, namespaced)
+            return cache
+        cache = self.register(prefix, group=group, kind=kind, namespaced=namespaced)
+        revision = self.revision
+        while True:
+            try:
+                result = await self.store.list(prefix, revision=revision)
+                break
+            except CompactedError:  # fell out of history: start over from now
+                await self.sync()
+                cache.reset((), self.revision)
+                revision = self.revision
+        objects = {kv.key: CachedObject.from_kv(kv, namespaced) for kv in result.items}
+        events: deque[WatchEvent] = deque()
+        for ev in cache.events:
+            if ev.revision <= revision:
+                continue
+            prev = objects.get(ev.obj.key)
+            if ev.type == DELETED:
+                objects.pop(ev.obj.key, None)
+                events.append(WatchEvent(DELETED, ev.obj, prev))
+            else:
+                objects[ev.obj.key] = ev.obj
+                events.append(WatchEvent(MODIFIED if prev is not None else ADDED, ev.obj, prev))
+        cache.objects = objects
+        cache.events = events
+        cache.floor = revision
+        cache.last_change = events[-1].revision if events else revision
+        cache._sorted = None
         return cache
 
     def cache_for(self, prefix: str) -> ResourceCache:
