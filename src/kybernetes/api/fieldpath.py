@@ -110,10 +110,28 @@ def field(name: str) -> str:
 
 def key(fields: dict[str, Any]) -> str:
     """The element of a map-list item with these key field values."""
-    return "k:" + go_json(fields)
+    # The types are part of the cache key: True and 1 hash alike.
+    items = tuple((k, type(v), v) for k, v in sorted(fields.items()))
+    try:
+        return _key(items)
+    except TypeError:  # an unhashable key value (a list or map): not cached
+        return "k:" + go_json(fields)
+
+
+@functools.lru_cache(maxsize=65536)
+def _key(items: tuple[tuple[str, type, Any], ...]) -> str:
+    return "k:" + go_json({k: v for k, _, v in items})
 
 
 def value(v: Any) -> str:
+    """The element of a set item with this value."""
+    if isinstance(v, str | int | float):
+        return _value(type(v), v)
+    return "v:" + go_json(v)
+
+
+@functools.lru_cache(maxsize=65536)
+def _value(_type: type, v: Any) -> str:
     return "v:" + go_json(v)
 
 

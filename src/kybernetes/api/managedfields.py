@@ -405,8 +405,8 @@ def cap_update_managers(managed: Managed, limit: int = MAX_UPDATE_MANAGERS) -> N
         vs = managed.fields[mid]
         version = vs.api_version
         bucket = identifier(ANCIENT_CHANGES, UPDATE, version)
-        if version not in first_of:
-            first_of[version] = mid
+        if version not in first_of or mid == bucket:
+            first_of.setdefault(version, mid)
             continue
         if bucket not in managed.fields:
             managed.fields[bucket] = managed.fields.pop(first_of[version])

@@ -537,7 +537,14 @@ def compare(lhs: Any, rhs: Any, node: Node) -> Comparison:
     TypedValue.Compare). A leaf present on both sides with another value is
     modified; a non-leaf is only ever added or removed as a whole."""
     c = Comparison()
-    _cmp(lhs, rhs, node, (), c)
+    if lhs is ABSENT or rhs is ABSENT or equal(lhs, rhs) or _is_leaf(lhs, rhs, node):
+        # Nobody owns the whole object: a difference at the root has no path.
+        if lhs is ABSENT and rhs is not ABSENT:
+            c.added = _every_field(rhs, node) or FieldSet()
+        elif rhs is ABSENT and lhs is not ABSENT:
+            c.removed = _every_field(lhs, node) or FieldSet()
+        return c
+    _cmp_below(lhs, rhs, node, c.removed, c.modified, c.added)
     return c
 
 
@@ -551,49 +558,88 @@ def equal(a: Any, b: Any) -> bool:
 
 
 def _is_leaf(lhs: Any, rhs: Any, node: Node) -> bool:
+    """Whether upstream's merge walk treats this pair as one value (a scalar, an atomic
+    list or map, both sides empty, or mismatched types)."""
     if isinstance(node, ScalarNode):
         return True
-    present = [v for v in (lhs, rhs) if v is not ABSENT]
-    if node is UNTYPED:
-        return not all(isinstance(v, dict) for v in present) or all(not v for v in present)
-    if isinstance(node, MapNode):
-        if node.atomic or not all(isinstance(v, dict) or v is None for v in present):
-            return True
-        return all(not v for v in present)
-    assert isinstance(node, ListNode)
-    if node.relationship == "atomic" or not all(
-            isinstance(v, list) or v is None for v in present):
-        return True
-    return all(not v for v in present)
-
-
-def _cmp(lhs: Any, rhs: Any, node: Node, path: Path, c: Comparison) -> None:
-    if lhs is ABSENT or rhs is ABSENT:
-        # One side only: every field of that side (leaves and the nodes above them)
-        # is added or removed.
-        if lhs is ABSENT:
-            _graft(c.added, path, _every_field(rhs, node))
-        else:
-            _graft(c.removed, path, _every_field(lhs, node))
-        return
-    if equal(lhs, rhs):
-        return
-    if _is_leaf(lhs, rhs, node):
-        c.modified.insert(path)
-        return
     if isinstance(node, ListNode):
-        lmap = dict(_index_items(node, lhs or [], path, None)) if lhs is not ABSENT else {}
-        rmap = dict(_index_items(node, rhs or [], path, None)) if rhs is not ABSENT else {}
+        if node.relationship == "atomic":
+            return True
+        kind: type = list
+    elif isinstance(node, MapNode):
+        if node.atomic:
+            return True
+        kind = dict
+    else:
+        kind = dict
+        if not all(isinstance(v, dict) for v in (lhs, rhs) if v is not ABSENT):
+            return True
+    empty = True
+    for v in (lhs, rhs):
+        if v is ABSENT or v is None:
+            continue
+        if not isinstance(v, kind):
+            return True
+        if v:
+            empty = False
+    return empty
+
+
+def _cmp_below(lhs: Any, rhs: Any, node: Node, removed: FieldSet, modified: FieldSet,
+               added: FieldSet) -> None:
+    """Compare the children of two non-leaf values into the three sets (relative to
+    this node), in place."""
+    if isinstance(node, ListNode):
+        lmap = dict(_index_items(node, lhs or [], (), None))
+        rmap = dict(_index_items(node, rhs or [], (), None))
         elem = node.elem
         for pe in [*lmap, *(pe for pe in rmap if pe not in lmap)]:
-            _cmp(lmap.get(pe, ABSENT), rmap.get(pe, ABSENT), elem, (*path, pe), c)
-    else:
-        mnode = node if isinstance(node, MapNode) else None
-        ld = lhs if isinstance(lhs, dict) else {}
-        rd = rhs if isinstance(rhs, dict) else {}
-        for k in [*ld, *(k for k in rd if k not in ld)]:
-            cnode = UNTYPED if mnode is None else (mnode.child(k) or UNTYPED)
-            _cmp(ld.get(k, ABSENT), rd.get(k, ABSENT), cnode, (*path, fp.field(k)), c)
+            _cmp_child(pe, lmap.get(pe, ABSENT), rmap.get(pe, ABSENT), elem,
+                       removed, modified, added)
+        return
+    mnode = node if isinstance(node, MapNode) else None
+    ld = lhs if isinstance(lhs, dict) else {}
+    rd = rhs if isinstance(rhs, dict) else {}
+    for k, lv in ld.items():
+        rv = rd.get(k, ABSENT)
+        if rv is lv:
+            continue
+        cnode = UNTYPED if mnode is None else (mnode.child(k) or UNTYPED)
+        _cmp_child("f:" + k, lv, rv, cnode, removed, modified, added)
+    for k, rv in rd.items():
+        if k in ld:
+            continue
+        added.members.add("f:" + k)
+        if rv and isinstance(rv, dict | list):
+            below = _every_field(rv, UNTYPED if mnode is None else (mnode.child(k) or UNTYPED))
+            if below is not None and not below.empty():
+                added.children["f:" + k] = below
+
+
+def _cmp_child(pe: str, lv: Any, rv: Any, cnode: Node, removed: FieldSet,
+               modified: FieldSet, added: FieldSet) -> None:
+    if lv is ABSENT or rv is ABSENT:
+        # One side only: every field of that side (leaves and the nodes above them).
+        into, v = (added, rv) if lv is ABSENT else (removed, lv)
+        into.members.add(pe)
+        if v and isinstance(v, dict | list):
+            below = _every_field(v, cnode)
+            if below is not None and not below.empty():
+                into.children[pe] = below
+        return
+    if equal(lv, rv):
+        return
+    if _is_leaf(lv, rv, cnode):
+        modified.members.add(pe)
+        return
+    r, m, a = FieldSet(), FieldSet(), FieldSet()
+    _cmp_below(lv, rv, cnode, r, m, a)
+    if not r.empty():
+        removed.children[pe] = r
+    if not m.empty():
+        modified.children[pe] = m
+    if not a.empty():
+        added.children[pe] = a
 
 
 def _every_field(v: Any, node: Node) -> FieldSet | None:
@@ -626,27 +672,6 @@ def _every_field(v: Any, node: Node) -> FieldSet | None:
             if below is not None and not below.empty():
                 out.children[pe] = below
     return out
-
-
-def _graft(s: FieldSet, path: Path, below: FieldSet | None) -> None:
-    """Add `path` and `below` (paths under it) to `s`, in place."""
-    at = s
-    if below is None:
-        below = FieldSet()
-    if path:
-        for pe in path[:-1]:
-            nxt = at.children.get(pe)
-            if nxt is None:
-                nxt = at.children[pe] = FieldSet()
-            at = nxt
-        at.members.add(path[-1])
-        if below.empty():
-            return
-        existing = at.children.get(path[-1])
-        at.children[path[-1]] = below if existing is None else existing.union(below)
-        return
-    merged = s.union(below)
-    s.members, s.children = merged.members, merged.children
 
 
 # --- removal ------------------------------------------------------------------------------

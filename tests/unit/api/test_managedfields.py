@@ -281,7 +281,7 @@ def test_removed_fields_leave_their_owners() -> None:
 def test_update_managers_are_capped() -> None:
     c = Cluster()
     c.apply("owner", deployment(replicas=0))
-    for i in range(mf.MAX_UPDATE_MANAGERS + 3):
+    for i in range(mf.MAX_UPDATE_MANAGERS * 3):
         new = copy.deepcopy(c.obj)
         new["metadata"].setdefault("labels", {})[f"l{i}"] = "v"
         c.update(f"m{i}", new)

@@ -69,7 +69,9 @@ def test_subresource_writes_ignore_managed_fields_in_the_request() -> None:
     new = configmap({"a": "1"}, [entry("someone", {"f:data": {}})])
     new["status"] = {"x": 1}
     fieldmanager.track(CONFIGMAP, new, live, opts(), "status")
-    assert managers(new) == ["creator"]
+    assert managers(new) == ["creator", "kubectl-edit"]
+    assert new["metadata"]["managedFields"][1]["subresource"] == "status"
+    assert new["metadata"]["managedFields"][1]["fieldsV1"] == {"f:status": {"f:x": {}}}
 
 
 def test_create_is_tracked_even_after_a_reset() -> None:
