@@ -129,3 +129,16 @@ def test_namespace_finalize_and_terminating(api: client.ApiClient) -> None:
     with pytest.raises(ApiException) as err:
         core.read_namespace(name)
     assert err.value.status == 404
+
+
+def test_patch_with_a_foreign_uid_is_a_conflict(api: client.ApiClient, ns: str) -> None:
+    core = client.CoreV1Api(api)
+    core.create_namespaced_config_map(ns, {"metadata": {"name": "c"}})
+    with pytest.raises(ApiException) as err:
+        core.patch_namespaced_config_map("c", ns, {"metadata": {"uid": "not-its-uid",
+                                                                "labels": {"a": "b"}}})
+    assert err.value.status == 409
+    assert "Precondition failed: UID in precondition: not-its-uid" in err.value.body
+    uid = core.read_namespaced_config_map("c", ns).metadata.uid
+    core.patch_namespaced_config_map("c", ns, {"metadata": {"uid": uid, "labels": {"a": "b"}}})
+    assert core.read_namespaced_config_map("c", ns).metadata.labels == {"a": "b"}

@@ -298,6 +298,23 @@ def _pv(obj: Obj) -> None:
         status["phase"] = "Pending"
 
 
+def _limit_range(obj: Obj) -> None:
+    """SetDefaults_LimitRangeItem (Container items): default limit from max, default
+    request from the default limit, else from min."""
+    for item in _dicts(_sub(obj, "spec"), "limits"):
+        if item.get("type") != "Container":
+            continue
+        default = dict(item.get("default") or {})
+        request = dict(item.get("defaultRequest") or {})
+        for src, dst in ((item.get("max"), default), (default, request),
+                         (item.get("min"), request)):
+            for name, q in (src or {}).items() if isinstance(src, dict) else ():
+                dst.setdefault(name, q)
+        for key, value in (("default", default), ("defaultRequest", request)):
+            if value:
+                item[key] = value
+
+
 def _endpoints(obj: Obj) -> None:
     for subset in _dicts(obj, "subsets"):
         for port in _dicts(subset, "ports"):
@@ -560,6 +577,7 @@ _BY_KIND: dict[tuple[str, str], Callable[[Obj], None]] = {
     ("", "PersistentVolumeClaim"): _pvc,
     ("", "PersistentVolume"): _pv,
     ("", "Endpoints"): _endpoints,
+    ("", "LimitRange"): _limit_range,
     ("", "Node"): _node,
     ("apps", "Deployment"): _deployment,
     ("apps", "ReplicaSet"): _replica_set,

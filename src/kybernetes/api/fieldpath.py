@@ -410,3 +410,49 @@ class FieldSet:
 
 def empty() -> FieldSet:
     return FieldSet()
+
+
+# --- FieldsV1 objects in place -------------------------------------------------------------
+# For FieldsV1 objects this process built (canonical elements, `.` first, no sharing):
+# the set operations without parsing them into FieldSets and emitting them again.
+
+
+def v1_difference(doc: dict[str, Any], other: FieldSet) -> dict[str, Any]:
+    """`FieldSet.difference` on a FieldsV1 object, in place (returns `doc`)."""
+    for pe in other.members:
+        sub = doc.get(pe)
+        if sub is None:
+            continue
+        if not sub:
+            del doc[pe]  # a leaf member
+        else:
+            sub.pop(".", None)  # a member with children: the children stay
+    for pe, theirs in other.children.items():
+        sub = doc.get(pe)
+        if not sub:
+            continue
+        v1_difference(sub, theirs)
+        _settle(doc, pe, sub)
+    return doc
+
+
+def v1_recursive_difference(doc: dict[str, Any], other: FieldSet) -> dict[str, Any]:
+    """`FieldSet.recursive_difference` on a FieldsV1 object, in place (returns `doc`)."""
+    for pe in other.members:
+        doc.pop(pe, None)
+    for pe, theirs in other.children.items():
+        sub = doc.get(pe)
+        if not sub:
+            continue
+        v1_recursive_difference(sub, theirs)
+        _settle(doc, pe, sub)
+    return doc
+
+
+def _settle(doc: dict[str, Any], pe: str, sub: dict[str, Any]) -> None:
+    """After removing below `pe`: a member left without children is `{}`, a non-member
+    without children goes."""
+    if not sub:
+        del doc[pe]
+    elif len(sub) == 1 and "." in sub:
+        doc[pe] = {}

@@ -234,6 +234,7 @@ def is_reset(entries: Any) -> bool:
 # --- manager names ------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=256)
 def manager_from_user_agent(user_agent: str) -> str:
     """Upstream prefixFromUserAgent: the User-Agent up to its first `/`, without
     unprintable characters, cut to 128 bytes (`kubectl/v1.32.0 (...)` -> `kubectl`)."""
@@ -388,6 +389,32 @@ def track_update(live: Obj | None, new: Obj, managed: Managed, *, manager: str,
         out.times[mid] = now
     cap_update_managers(out)
     return out
+
+
+def track_create(new: Obj, *, manager: str, api_version: str, subresource: str, node: Node,
+                 ignored: FieldSet | None, now: str, zero: Obj | None = None
+                 ) -> list[Obj] | None:
+    """`encode(track_update(None, new, Managed(), ...))`: the managedFields entries of a
+    create that starts without managed fields (its manager owns every field it sets),
+    computed in one walk straight into the FieldsV1 form. None when it owns nothing."""
+    mid = identifier(manager or "unknown", UPDATE, api_version, subresource)
+    doc = typed.changed_fields_v1(zero or {}, _without_managed_fields(new), node)
+    # A field is never both removed and added or modified: only ignored and stripped go.
+    if ignored is not None:
+        fp.v1_recursive_difference(doc, ignored)
+    fp.v1_difference(doc, STRIPPED)
+    if not doc:
+        return None
+    ident = _identity(mid)
+    entry: Obj = {"manager": ident.get("manager", ""), "operation": UPDATE,
+                  "apiVersion": api_version}
+    if now:
+        entry["time"] = now
+    entry["fieldsType"] = FIELDS_V1
+    entry["fieldsV1"] = doc
+    if ident.get("subresource"):
+        entry["subresource"] = ident["subresource"]
+    return [entry]
 
 
 def cap_update_managers(managed: Managed, limit: int = MAX_UPDATE_MANAGERS) -> None:

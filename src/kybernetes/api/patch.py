@@ -72,8 +72,9 @@ _GENERIC_422 = "the server rejected our request due to an error in our request"
 # --- public API ----------------------------------------------------------------
 
 
-def apply_json_patch(obj: dict, patch: bytes | str | list) -> dict:
-    """Apply an RFC 6902 JSON patch; returns a new object."""
+def apply_json_patch(obj: dict, patch: bytes | str | list, *, in_place: bool = False) -> dict:
+    """Apply an RFC 6902 JSON patch; returns a new object (`in_place`: `obj` itself is
+    patched, for a caller that owns it and drops it on error)."""
     ops = _decode(patch, prefix="error decoding patch: ") if _is_raw(patch) else patch
     if ops is None:
         ops = []
@@ -87,7 +88,7 @@ def apply_json_patch(obj: dict, patch: bytes | str | list) -> dict:
             f"{MAX_JSON_PATCH_OPERATIONS}, got {len(ops)}"
         )
     try:
-        result = jsonpatch.JsonPatch(ops).apply(obj)
+        result = jsonpatch.JsonPatch(ops).apply(obj, in_place=in_place)
     except (
         jsonpatch.JsonPatchException,
         jsonpatch.JsonPointerException,
@@ -103,14 +104,16 @@ def apply_json_patch(obj: dict, patch: bytes | str | list) -> dict:
     return result
 
 
-def apply_merge_patch(obj: dict, patch: bytes | str | dict) -> dict:
-    """Apply an RFC 7386 JSON merge patch; returns a new object."""
+def apply_merge_patch(obj: dict, patch: bytes | str | dict, *, in_place: bool = False
+                      ) -> dict:
+    """Apply an RFC 7386 JSON merge patch; returns a new object (`in_place`: `obj`
+    itself, for a caller that owns it)."""
     doc = _decode(patch, prefix="error decoding patch: ") if _is_raw(patch) else patch
     if doc is None:
         raise bad_request("Invalid JSON Patch")  # evanphx/json-patch ErrBadJSONPatch
     if not isinstance(doc, dict):
         raise _cannot_unmarshal(doc, "map[string]interface {}", "error decoding patch: ")
-    result = _copy(obj)
+    result = obj if in_place else _copy(obj)
     _merge_patch_into(result, doc)
     return result
 
@@ -126,16 +129,17 @@ def check_strategic_supported(schema: Schema | None) -> None:
 
 
 def apply_strategic_merge_patch(
-    obj: dict, patch: bytes | str | dict, schema: Schema | None
+    obj: dict, patch: bytes | str | dict, schema: Schema | None, *, in_place: bool = False
 ) -> dict:
-    """Apply a strategic merge patch against the kind's root `schema`; returns a new object."""
+    """Apply a strategic merge patch against the kind's root `schema`; returns a new object
+    (`in_place`: `obj` may be reused, for a caller that owns it)."""
     check_strategic_supported(schema)
     doc = _decode(patch, prefix="") if _is_raw(patch) else patch
     if doc is None:
         doc = {}
     if not isinstance(doc, dict):
         raise _cannot_unmarshal(doc, "map[string]interface {}", "")
-    return _merge_map(_copy(obj), doc, schema)
+    return _merge_map(obj if in_place else _copy(obj), doc, schema)
 
 
 # --- decoding and errors ---------------------------------------------------------

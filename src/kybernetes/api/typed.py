@@ -674,6 +674,101 @@ def _every_field(v: Any, node: Node) -> FieldSet | None:
     return out
 
 
+# --- changed fields straight to FieldsV1 --------------------------------------------------
+
+_CONTAINER = (dict, list)  # a tuple: `dict | list` builds a union object on every use
+
+
+def changed_fields_v1(lhs: Any, rhs: Any, node: Node) -> dict[str, Any]:
+    """The FieldsV1 object of the fields modified or added going from `lhs` to `rhs`:
+    `compare(lhs, rhs, node)`'s modified and added as `FieldSet.to_fields_v1` writes it
+    (keys in upstream's order, `.` first), built in one walk without the sets. Only
+    the changed parts of both values are visited. A fresh object (safe to mutate)."""
+    if rhs is ABSENT:
+        return {}
+    if lhs is ABSENT:
+        out = _every_member(rhs, node)
+        out.pop(".", None)  # nobody owns the whole object
+        return out
+    if equal(lhs, rhs) or _is_leaf(lhs, rhs, node):
+        return {}
+    return _changed_below(lhs, rhs, node)
+
+
+def _changed_below(lhs: Any, rhs: Any, node: Node) -> dict[str, Any]:
+    """`_cmp_below`'s modified and added, in FieldsV1 form (the children of this value)."""
+    out: dict[str, Any] = {}
+    if isinstance(node, ListNode):
+        lmap = dict(_index_items(node, lhs or [], (), None))
+        rmap = dict(_index_items(node, rhs or [], (), None))
+        elem = node.elem
+        for pe in sorted(rmap, key=fp.sort_key):
+            _changed_child(out, pe, lmap.get(pe, ABSENT), rmap[pe], elem)
+        return out
+    mnode = node if isinstance(node, MapNode) else None
+    ld = lhs if isinstance(lhs, dict) else {}
+    rd = rhs if isinstance(rhs, dict) else {}
+    for k in sorted(rd):
+        rv = rd[k]
+        lv = ld.get(k, ABSENT)
+        if rv is lv:
+            continue
+        if lv is ABSENT and not (rv and isinstance(rv, _CONTAINER)):
+            out["f:" + k] = {}  # an added leaf (the common case on a create)
+            continue
+        cnode = UNTYPED if mnode is None else (mnode.child(k) or UNTYPED)
+        _changed_child(out, "f:" + k, lv, rv, cnode)
+    return out
+
+
+def _changed_child(out: dict[str, Any], pe: str, lv: Any, rv: Any, cnode: Node) -> None:
+    if lv is ABSENT:
+        out[pe] = _every_member(rv, cnode) if rv and isinstance(rv, _CONTAINER) else {}
+        return
+    if equal(lv, rv):
+        return
+    if _is_leaf(lv, rv, cnode):
+        out[pe] = {}
+        return
+    below = _changed_below(lv, rv, cnode)
+    if below:
+        out[pe] = below
+
+
+def _every_member(v: Any, node: Node) -> dict[str, Any]:
+    """The FieldsV1 value of an element that is a member holding `v` with every field
+    below it (`_every_field`): `{}` for a leaf, else `.` and the children."""
+    if isinstance(node, ListNode):
+        if not v or not isinstance(v, list) or node.relationship == "atomic":
+            return {}
+        elem = node.elem
+        items: dict[str, Any] = {}
+        for pe, item in _index_items(node, v, (), None):
+            below = _every_member(item, elem)
+            if below or pe not in items:  # a repeated element keeps its last fields
+                items[pe] = below
+        out: dict[str, Any] = {".": {}}
+        for pe in sorted(items, key=fp.sort_key):
+            out[pe] = items[pe]
+        return out
+    if isinstance(node, ScalarNode) or not v or not isinstance(v, dict):
+        return {}
+    mnode: MapNode | None = None
+    if isinstance(node, MapNode):
+        if node.atomic:
+            return {}
+        mnode = node
+    out = {".": {}}
+    for k in sorted(v):
+        child = v[k]
+        if child and isinstance(child, _CONTAINER):
+            out["f:" + k] = _every_member(child, UNTYPED if mnode is None else (
+                mnode.child(k) or UNTYPED))
+        else:
+            out["f:" + k] = {}
+    return out
+
+
 # --- removal ------------------------------------------------------------------------------
 
 

@@ -20,7 +20,7 @@ import csv
 import datetime
 import io
 import logging
-import ssl
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,16 +102,6 @@ class TokenVerifier(Protocol):
 # --------------------------------------------------------------------------- X509
 
 
-def _peer_cert_der(request: web.Request) -> bytes | None:
-    transport = request.transport
-    if transport is None:
-        return None
-    ssl_object: ssl.SSLObject | None = transport.get_extra_info("ssl_object")
-    if ssl_object is None:
-        return None
-    return ssl_object.getpeercert(binary_form=True)
-
-
 _VERIFIED_CACHE_SIZE = 4096
 
 
@@ -132,12 +122,32 @@ class X509Authenticator:
         self._cas = x509.load_pem_x509_certificates(ca_pem)
         self._now = now
         self._verified: dict[bytes, tuple[UserInfo, datetime.datetime, datetime.datetime]] = {}
+        # The client certificate of each TLS connection, read once per connection (a
+        # connection's peer never changes: the server context refuses renegotiation).
+        self._by_connection: weakref.WeakKeyDictionary[Any, bytes] = (
+            weakref.WeakKeyDictionary())
 
     async def authenticate(self, request: web.Request) -> UserInfo | None:
-        der = _peer_cert_der(request)
+        der = self._connection_cert(request)
         if not der:
             return None
         return self.user_for(der)
+
+    def _connection_cert(self, request: web.Request) -> bytes | None:
+        transport = request.transport
+        if transport is None:
+            return None
+        ssl_object = transport.get_extra_info("ssl_object")
+        if ssl_object is None:
+            return None
+        der = self._by_connection.get(ssl_object)
+        if der is None:
+            der = ssl_object.getpeercert(binary_form=True) or b""
+            try:
+                self._by_connection[ssl_object] = der
+            except TypeError:  # not weakly referenceable: read it every time
+                pass
+        return der
 
     def user_for(self, der: bytes) -> UserInfo:
         """The user a DER client certificate stands for; raises 401 if we did not issue it.

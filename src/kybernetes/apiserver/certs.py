@@ -472,6 +472,8 @@ def server_ssl_context(pki: Pki) -> ssl.SSLContext:
     """
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    # As Go's TLS server: no renegotiation, so a connection's client cert is fixed.
+    ctx.options |= ssl.OP_NO_RENEGOTIATION
     ctx.load_cert_chain(pki.serving_crt_path, pki.serving_key_path)
     ctx.load_verify_locations(cafile=str(pki.ca_crt_path))
     ctx.verify_mode = ssl.CERT_OPTIONAL

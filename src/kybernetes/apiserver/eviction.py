@@ -85,7 +85,8 @@ async def _spend_budget(rest: RestStorage, pdbs: Any, namespace: str, pdb: Obj, 
 
 
 def _too_many(detail: str, pdb_name: str) -> StatusError:
-    err = StatusError(429, "TooManyRequests", _VIOLATION, group="policy",
-                      kind="poddisruptionbudgets", name=pdb_name,
-                      causes=[Cause("DisruptionBudget", detail)], retry_after_seconds=10)
-    return err
+    # No Retry-After (upstream's NewTooManyRequests(msg, 0)): client-go would otherwise
+    # retry the POST itself, past `kubectl drain --timeout`; drain retries every 5 s.
+    return StatusError(429, "TooManyRequests", _VIOLATION, group="policy",
+                       kind="poddisruptionbudgets", name=pdb_name,
+                       causes=[Cause("DisruptionBudget", detail)])

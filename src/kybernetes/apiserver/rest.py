@@ -54,7 +54,7 @@ from kybernetes.api.patch import (
 )
 from kybernetes.api.registry import ResourceInfo
 from kybernetes.api.validation import validate_create, validate_status_update, validate_update
-from kybernetes.apiserver import codec, fieldmanager, strategy
+from kybernetes.apiserver import codec, fieldmanager, gcpolicy, strategy
 from kybernetes.apiserver.admission import AdmissionChain, AdmissionRequest, Operation
 from kybernetes.apiserver.allocators import ServiceAllocator
 from kybernetes.apiserver.authn import UserInfo
@@ -441,12 +441,13 @@ class RestStorage:
 
         def mutate(old: Obj | None) -> Obj:
             assert old is not None
+            # `old` is this attempt's own copy (_guaranteed_update): patch it in place.
             try:
                 if patch_type == codec.JSON_PATCH:
-                    return apply_json_patch(old, body)
+                    return apply_json_patch(old, body, in_place=True)
                 if patch_type == codec.MERGE_PATCH:
-                    return apply_merge_patch(old, body)
-                return apply_strategic_merge_patch(old, body, sch)
+                    return apply_merge_patch(old, body, in_place=True)
+                return apply_strategic_merge_patch(old, body, sch, in_place=True)
             except StatusError:
                 raise
             except (ValueError, TypeError, KeyError, IndexError) as exc:
@@ -482,9 +483,12 @@ class RestStorage:
                     new["metadata"].pop("resourceVersion", None)
                     return await self.create(info, namespace, new, opts), True
                 raise not_found(info.plural, name, info.group)
-            old = self.served(info, decode_kv(kv))
+            fresh = decode_kv(kv)
+            old = self.served(info, fresh)
             current_rv = str(kv.mod_revision)
-            new = mutate(copy.deepcopy(old))
+            # `mutate` gets its own copy of the stored object: decoding the stored bytes
+            # again is several times cheaper than deepcopy (unless a conversion ran).
+            new = mutate(decode_kv(kv) if old is fresh else copy.deepcopy(old))
             if patch:
                 self.check_body(info, new, None, opts) if subresource != "scale" else None
             new_meta = new.setdefault("metadata", {})
@@ -497,6 +501,12 @@ class RestStorage:
             if patch and (new_meta.get("name") or name) != name:
                 raise bad_request(f"the name of the object ({new_meta.get('name')}) does not "
                                   f"match the name on the URL ({name})")
+            old_uid = old["metadata"].get("uid")
+            if patch and new_meta.get("uid") and new_meta.get("uid") != old_uid:
+                # A uid in a patch is a precondition (kubelets and adoption patches rely on it).
+                raise conflict(info.plural, name, "Precondition failed: UID in precondition: "
+                               f"{new_meta.get('uid')}, UID in object meta: {old_uid}",
+                               info.group)
             new_meta["name"] = name
             if info.namespaced:
                 new_meta["namespace"] = namespace
@@ -535,7 +545,8 @@ class RestStorage:
         await self.admission.run_validating(req)
         stored_meta = stored["metadata"]
         finished = stored_meta.get("deletionTimestamp") and not stored_meta.get(
-            "finalizers") and not self._waits_for_kubelet(info, stored)
+            "finalizers") and not self._waits_for_kubelet(info, stored) and not (
+            _namespace_finalizers(info, stored))
         if opts.dry_run:
             return stored
         try:
@@ -686,7 +697,9 @@ class RestStorage:
             # As upstream's AdmissionToValidateObjectDeleteFunc: mutating, then validating.
             await self.admission.run_mutating(req)
             await self.admission.run_validating(req)
-            pending = self._deferred_delete(info, old, grace_req)
+            # Foreground/Orphan propagation: GC finalizers instead of deleting now.
+            pending = self._deferred_delete(
+                info, gcpolicy.with_gc_finalizers(info, old, options), grace_req)
             if pending is not None:
                 if opts.dry_run or _same(pending, old):
                     return pending, False
@@ -778,6 +791,13 @@ class RestStorage:
     def method_not_allowed(self, verb: str, info: ResourceInfo) -> StatusError:
         return method_not_allowed(f"the server does not allow this method on the requested "
                                   f"resource ({verb} {info.qualified})")
+
+
+def _namespace_finalizers(info: ResourceInfo, obj: Obj) -> bool:
+    """A namespace goes only once spec.finalizers is empty too (upstream namespace
+    REST's ShouldDeleteDuringUpdate): a status write does not delete it."""
+    return (info.group, info.kind) == ("", "Namespace") and bool(
+        (obj.get("spec") or {}).get("finalizers"))
 
 
 def _same(a: Obj, b: Obj) -> bool:

@@ -49,8 +49,12 @@ from kybernetes.apiserver.authz import (
     SystemMastersAuthorizer,
 )
 from kybernetes.apiserver.crds import CrdController
+from kybernetes.apiserver.defaulttolerationseconds import DefaultTolerationSeconds
 from kybernetes.apiserver.handlers import ResourceHandlers, json_response, not_found_path
+from kybernetes.apiserver.limitranger import LimitRanger
 from kybernetes.apiserver.policies import ValidatingAdmissionPolicies
+from kybernetes.apiserver.priority import Priority, ensure_system_priority_classes
+from kybernetes.apiserver.resourcequota import ResourceQuotaAdmission
 from kybernetes.apiserver.rest import RestStorage
 from kybernetes.apiserver.reviews import Reviews
 from kybernetes.apiserver.serviceaccounts import ServiceAccountTokenVerifier, TokenIssuer
@@ -126,6 +130,11 @@ class ApiServer:
                 self.rest.storage_versions[info.key_prefix()] = _storage_gv(self.registry,
                                                                            info.key_prefix())
         self.admission.validating.append(NamespaceLifecycle(self.rest.namespace))
+        # Upstream order: LimitRanger, Priority, DefaultTolerationSeconds, ..., webhooks,
+        # ResourceQuota last.
+        limit_ranger, priority = LimitRanger(self.cache), Priority(self.cache, self.registry)
+        self.admission.mutating += [limit_ranger, priority, DefaultTolerationSeconds()]
+        self.admission.validating += [limit_ranger, priority]
         self.crds = CrdController(self.registry, self.rest, self.cache)
         self.admission.validating.append(self.crds.admission())
         # Upstream plug-in order ends: MutatingAdmissionWebhook, ValidatingAdmissionPolicy,
@@ -136,6 +145,7 @@ class ApiServer:
         self.admission.validating.append(ValidatingAdmissionPolicies(
             cache=self.cache, registry=self.registry, namespace_lookup=self.rest.namespace))
         self.admission.validating.append(self.webhooks.validating)
+        self.admission.validating.append(ResourceQuotaAdmission(self.cache, self.registry))
         self.authorizer = AuthorizerChain([PublicInfoAuthorizer(), SystemMastersAuthorizer(),
                                            AlwaysAllowAuthenticated()])
         self.tokens = TokenAuthenticator()
@@ -388,6 +398,7 @@ class ApiServer:
             except StatusError as err:
                 if err.code != 409:
                     raise
+        await ensure_system_priority_classes(self.rest, self.registry, WriteOptions(user=system))
         await self._reconcile_kubernetes_service(WriteOptions(user=system))
 
     async def _reconcile_kubernetes_service(self, opts: Any) -> None:

@@ -35,7 +35,27 @@ ControllerFactory = Callable[[ControllerContext], Any]
 CONTROLLERS: dict[str, ControllerFactory] = {}
 
 # Modules that register controllers (imported lazily so a missing one is reported).
-CONTROLLER_MODULES: list[str] = []
+CONTROLLER_MODULES: list[str] = [
+    "kybernetes.controllers.cronjob",
+    "kybernetes.controllers.daemonset",
+    "kybernetes.controllers.deployment",
+    "kybernetes.controllers.disruption",
+    "kybernetes.controllers.endpoints",
+    "kybernetes.controllers.endpointslice",
+    "kybernetes.controllers.garbagecollector",
+    "kybernetes.controllers.job",
+    "kybernetes.controllers.namespace",
+    "kybernetes.controllers.nodeipam",
+    "kybernetes.controllers.nodelifecycle",
+    "kybernetes.controllers.podgc",
+    "kybernetes.controllers.replicaset",
+    "kybernetes.controllers.resourcequota",
+    "kybernetes.controllers.rootcacert",
+    "kybernetes.controllers.serviceaccount",
+    "kybernetes.controllers.statefulset",
+    "kybernetes.controllers.tainteviction",
+    "kybernetes.controllers.ttlafterfinished",
+]
 
 
 def register(name: str) -> Callable[[ControllerFactory], ControllerFactory]:

@@ -28,6 +28,18 @@ Modules: `framework` (interfaces and runtime), `plugins` (in-tree plug-ins),
 `queue` (SchedulingQueue), `schedule_one` (the algorithm), `config`
 (KubeSchedulerConfiguration), `profiles` (frameworks from config),
 `errors` (exception tree).
+
+The process around that core (imported from its modules, not from here, so the
+core stays free of I/O):
+
+    from kybernetes.scheduler.app import run_scheduler
+    await run_scheduler(client, config=cfg, leader_elect=True, metrics_port=None)
+
+`app` (SchedulerApp: informers, Lease kube-system/kube-scheduler, HTTP endpoint;
+what `kyb scheduler` runs), `scheduler` (Scheduler: the loop, binding cycle,
+failure handling, preemption's API calls; ClusterAPI/ClientAPI), `eventhandlers`
+(informer events -> cache and queue), `cache` (SchedulerCache: nodes, pods,
+assumed pods, snapshots), `metrics` (Prometheus metrics, /metrics and /healthz).
 """
 
 from kybernetes.scheduler.config import SchedulerConfiguration, load_config

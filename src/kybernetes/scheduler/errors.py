@@ -2,8 +2,11 @@
 
     SchedulerError
     ├── ConfigError        a KubeSchedulerConfiguration that cannot be used
-    └── SchedulingError    a plug-in or the framework failed (Status code Error);
-                           the pod is retried with back-off
+    ├── SchedulingError    a plug-in or the framework failed (Status code Error);
+    │                      the pod is retried with back-off
+    └── CacheError         an event the scheduler cache cannot apply (a pod assumed
+                           twice, removed before it was added, ...): a bug or a missed
+                           event; logged, the cache stays as it was
 
 Expected outcomes are values, not exceptions: "no node fits" is a `FitError`
 returned by `schedule_one`, a plug-in's rejection is a `Status`.
@@ -36,3 +39,7 @@ class SchedulingError(SchedulerError):
     def __init__(self, status: Status) -> None:
         self.status = status
         super().__init__(status.message or str(status.code))
+
+
+class CacheError(SchedulerError):
+    """The scheduler cache refused an operation that contradicts its state."""

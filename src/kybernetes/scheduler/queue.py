@@ -213,6 +213,13 @@ class SchedulingQueue:
                 BACKOFF_Q: sorted(i.key for i in self._backoff.items()),
                 UNSCHEDULABLE_PODS: sorted(self._unschedulable)}
 
+    def counts(self) -> dict[str, int]:
+        """Pods per queue as the scheduler_pending_pods metric labels them; "gated" pods
+        (held by a PreEnqueue plug-in) are not counted as "unschedulable"."""
+        gated = sum(1 for q in self._unschedulable.values() if q.gated)
+        return {"active": len(self._active), "backoff": len(self._backoff),
+                "unschedulable": len(self._unschedulable) - gated, "gated": gated}
+
     def get(self, pod: Obj | PodInfo) -> QueuedPodInfo | None:
         key = pod.key if isinstance(pod, PodInfo) else pod_key(pod)
         return (self._active.get(key) or self._backoff.get(key)
@@ -318,21 +325,20 @@ class SchedulingQueue:
     def update(self, old: Obj | None, new: Obj) -> None:
         """An unscheduled pod changed: update it in place, or requeue it if that may help."""
         key = pod_key(new)
-        info = PodInfo(new)
         for heap in (self._active, self._backoff):
             qpi = heap.get(key)
             if qpi is not None:
-                qpi.pod_info = info
+                qpi.pod_info = info = qpi.pod_info.updated(new)
                 self._update_nominated(old, info)
                 heap.add_or_update(qpi)
                 return
         qpi = self._unschedulable.get(key)
         if qpi is None:
-            self._move_to_active(QueuedPodInfo(info, timestamp=self._clock()),
+            self._move_to_active(QueuedPodInfo(PodInfo(new), timestamp=self._clock()),
                                  ClusterEvent(UNSCHEDULABLE_POD, ActionType.UPDATE,
                                               "UnscheduledPodUpdate"))
             return
-        qpi.pod_info = info
+        qpi.pod_info = info = qpi.pod_info.updated(new)
         self._update_nominated(old, info)
         for event in unscheduled_pod_update_events(old or {}, new):
             strategy = self._worth_requeuing(qpi, event, old, new)

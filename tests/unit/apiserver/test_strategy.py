@@ -73,6 +73,17 @@ def test_status_update_keeps_spec() -> None:
     assert out["status"] == {"replicas": 2, "readyReplicas": 2}
 
 
+def test_deployment_status_update_writes_annotations_not_labels() -> None:
+    # deploymentStatusStrategy: the controller sets the revision annotation via UpdateStatus.
+    old = deployment()
+    new = deployment()
+    new["metadata"]["labels"] = {"forged": "x"}
+    new["metadata"]["annotations"] = {"deployment.kubernetes.io/revision": "2"}
+    out = strategy.prepare_status_update(DEPLOY, new, old)
+    assert out["metadata"]["labels"] == {"a": "b"}
+    assert out["metadata"]["annotations"] == {"deployment.kubernetes.io/revision": "2"}
+
+
 @pytest.mark.parametrize(("spec", "qos"), [
     ({"containers": [{"name": "c"}]}, "BestEffort"),
     ({"containers": [{"name": "c", "resources": {"requests": {"cpu": "1"}}}]}, "Burstable"),

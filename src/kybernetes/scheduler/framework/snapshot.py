@@ -77,6 +77,38 @@ class Snapshot:
             }
         return cls(infos, namespaces=namespaces, **listers)
 
+    @classmethod
+    def shared(
+        cls,
+        node_infos: list[NodeInfo],
+        by_name: dict[str, NodeInfo],
+        have_pods_with_affinity: list[NodeInfo],
+        have_pods_with_required_anti_affinity: list[NodeInfo],
+        *,
+        namespaces: Mapping[str, Mapping[str, str]],
+        **listers: Any,
+    ) -> Snapshot:
+        """A snapshot over the scheduler cache's own structures, without copying them.
+
+        The cache updates NodeInfos in place, so such a snapshot is consistent only
+        until the cache next changes: the scheduling cycle (synchronous, nothing
+        interleaves on the event loop) is its whole lifetime. The cache replaces the
+        lists rather than mutating them, so an older snapshot never sees a node
+        appear or vanish.
+        """
+        out = cls.__new__(cls)
+        out.node_infos = node_infos
+        out._by_name = by_name
+        out.have_pods_with_affinity = have_pods_with_affinity
+        out.have_pods_with_required_anti_affinity = have_pods_with_required_anti_affinity
+        out.namespaces = namespaces
+        out.services = listers.get("services", ())
+        out.replica_sets = listers.get("replica_sets", ())
+        out.stateful_sets = listers.get("stateful_sets", ())
+        out.replication_controllers = listers.get("replication_controllers", ())
+        out.pdbs = listers.get("pdbs", ())
+        return out
+
     @property
     def num_nodes(self) -> int:
         return len(self.node_infos)

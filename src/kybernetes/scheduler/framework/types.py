@@ -171,6 +171,43 @@ class PodInfo:
                                  int(w.get("weight") or 0))
             for w in paa.get(preferred) or ())
 
+    def updated(self, pod: Obj) -> PodInfo:
+        """A PodInfo for a newer version of the same pod (same uid).
+
+        Building a PodInfo costs 25-80 us; when the spec and labels are unchanged
+        (status or annotation updates, the informer confirming a bind) the derived
+        fields are reused and only `pod`, `terminating` and `start_time` are refreshed.
+        """
+        if pod is self.pod:
+            return self
+        meta = pod.get("metadata") or {}
+        spec = pod.get("spec") or {}
+        if (spec != self.spec or (meta.get("labels") or {}) != self.labels
+                or (meta.get("uid") or "") != self.uid):
+            return PodInfo(pod)
+        out = self._copy()
+        out.pod = pod
+        out.spec = spec
+        out.terminating = meta.get("deletionTimestamp") is not None
+        start = parse_time((pod.get("status") or {}).get("startTime"))
+        out.start_time = start if start is not None else float("inf")
+        return out
+
+    def assumed_on(self, node_name: str) -> PodInfo:
+        """This pod as the cache assumes it: a shallow copy with `spec.nodeName` set."""
+        spec = {**self.spec, "nodeName": node_name}
+        out = self._copy()
+        out.pod = {**self.pod, "spec": spec}
+        out.spec = spec
+        out.node_name = node_name
+        return out
+
+    def _copy(self) -> PodInfo:
+        out = PodInfo.__new__(PodInfo)
+        for slot in PodInfo.__slots__:
+            setattr(out, slot, getattr(self, slot))
+        return out
+
     @property
     def has_affinity(self) -> bool:
         """Any pod (anti-)affinity term, required or preferred (`PodsWithAffinity`)."""
@@ -279,14 +316,13 @@ class NodeInfo:
     )
 
     def __init__(self, node: Obj, pods: Iterable[PodInfo] = ()) -> None:
-        meta = node.get("metadata") or {}
-        spec = node.get("spec") or {}
-        self.node = node
-        self.name: str = meta.get("name") or ""
-        self.labels: Mapping[str, str] = meta.get("labels") or {}
-        self.taints: list[Obj] = spec.get("taints") or []
-        self.unschedulable = bool(spec.get("unschedulable"))
-        self.allocatable = Resource.from_list((node.get("status") or {}).get("allocatable"))
+        self.node: Obj
+        self.name: str
+        self.labels: Mapping[str, str]
+        self.taints: list[Obj]
+        self.unschedulable: bool
+        self.allocatable: Resource
+        self.set_node(node)
         self.pods: list[PodInfo] = []
         self.pods_with_affinity: list[PodInfo] = []
         self.pods_with_required_anti_affinity: list[PodInfo] = []
@@ -296,6 +332,17 @@ class NodeInfo:
         self.image_states: dict[str, ImageStateSummary] = {}
         for pod in pods:
             self.add_pod(pod)
+
+    def set_node(self, node: Obj) -> None:
+        """Point this NodeInfo at another version of its node; its pods and sums stay."""
+        meta = node.get("metadata") or {}
+        spec = node.get("spec") or {}
+        self.node = node
+        self.name = meta.get("name") or ""
+        self.labels = meta.get("labels") or {}
+        self.taints = spec.get("taints") or []
+        self.unschedulable = bool(spec.get("unschedulable"))
+        self.allocatable = Resource.from_list((node.get("status") or {}).get("allocatable"))
 
     def add_pod(self, pod: PodInfo) -> None:
         self.pods.append(pod)
